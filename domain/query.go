@@ -1,0 +1,153 @@
+package domain
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"strings"
+)
+
+// Page sizes of list queries.
+const (
+	DefaultPageSize = 20
+	MaxPageSize     = 100
+)
+
+// SortField is a product attribute a list can be ordered by.
+type SortField string
+
+// The sortable fields; the id always breaks ties so keyset pages are stable.
+const (
+	SortByID        SortField = "id"
+	SortByName      SortField = "name"
+	SortByPrice     SortField = "price"
+	SortByCreatedAt SortField = "createdAt"
+)
+
+// Sort orders a product list.
+type Sort struct {
+	Field SortField
+	Desc  bool
+}
+
+// ParseSort reads "id", "-price" and the like; "" is the default, by id.
+func ParseSort(s string) (Sort, error) {
+	if s == "" {
+		return Sort{Field: SortByID}, nil
+	}
+	desc := strings.HasPrefix(s, "-")
+	switch f := SortField(strings.TrimPrefix(s, "-")); f {
+	case SortByID, SortByName, SortByPrice, SortByCreatedAt:
+		return Sort{Field: f, Desc: desc}, nil
+	}
+	return Sort{}, Invalid("bad sort", FieldError{Field: "sort",
+		Message: "must be one of id, -id, name, -name, price, -price, createdAt, -createdAt"})
+}
+
+// String is the inverse of ParseSort.
+func (s Sort) String() string {
+	if s.Desc {
+		return "-" + string(s.Field)
+	}
+	return string(s.Field)
+}
+
+// Cursor marks where the next keyset page starts: after the row whose sort
+// value is Key (the textual form of that value; empty when sorting by id)
+// and whose id is ID. Clients see it only as an opaque string.
+type Cursor struct {
+	Sort string
+	Key  string
+	ID   int64
+}
+
+type cursorWire struct {
+	S string `json:"s"`
+	K string `json:"k,omitempty"`
+	I int64  `json:"i"`
+}
+
+// Encode returns the opaque form handed to clients as nextCursor.
+func (c Cursor) Encode() string {
+	b, _ := json.Marshal(cursorWire{S: c.Sort, K: c.Key, I: c.ID})
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// DecodeCursor reads what Encode wrote. Anything else is an Invalid error
+// naming the cursor parameter.
+func DecodeCursor(s string) (Cursor, error) {
+	bad := Invalid("bad cursor", FieldError{Field: "cursor", Message: "is not a cursor this service issued"})
+	if len(s) == 0 || len(s) > 1024 {
+		return Cursor{}, bad
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return Cursor{}, bad
+	}
+	var w cursorWire
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&w); err != nil || w.I <= 0 {
+		return Cursor{}, bad
+	}
+	if _, err := ParseSort(w.S); err != nil || w.S == "" {
+		return Cursor{}, bad
+	}
+	return Cursor{Sort: w.S, Key: w.K, ID: w.I}, nil
+}
+
+// ProductQuery selects a page of products.
+type ProductQuery struct {
+	Limit      int
+	After      *Cursor
+	CategoryID int64  // 0: any category
+	Q          string // name contains, ignoring case; "" matches all
+	Sort       Sort
+}
+
+// Validate checks the query; a cursor must come from a list with the same sort.
+func (q ProductQuery) Validate() error {
+	var errs FieldErrors
+	if q.Limit < 1 || q.Limit > MaxPageSize {
+		errs.Add("limit", "must be between 1 and 100")
+	}
+	if q.CategoryID < 0 {
+		errs.Add("categoryId", "must be a positive integer")
+	}
+	if len(q.Q) > MaxProductNameLength*4 {
+		errs.Add("q", "is too long")
+	}
+	if q.After != nil && q.After.Sort != q.Sort.String() {
+		errs.Add("cursor", "belongs to a list with another sort")
+	}
+	return errs.Err()
+}
+
+// ProductPage is one page of a product list; Next is nil on the last page.
+type ProductPage struct {
+	Items []Product
+	Next  *Cursor
+}
+
+// CategoryQuery selects a page of categories, ordered by id.
+type CategoryQuery struct {
+	Limit int
+	After *Cursor
+}
+
+// Validate checks the query.
+func (q CategoryQuery) Validate() error {
+	var errs FieldErrors
+	if q.Limit < 1 || q.Limit > MaxPageSize {
+		errs.Add("limit", "must be between 1 and 100")
+	}
+	if q.After != nil && q.After.Sort != string(SortByID) {
+		errs.Add("cursor", "belongs to another list")
+	}
+	return errs.Err()
+}
+
+// CategoryPage is one page of categories.
+type CategoryPage struct {
+	Items []Category
+	Next  *Cursor
+}

@@ -1,0 +1,61 @@
+package domain
+
+import "time"
+
+// ReportStatus is where a report is in its life.
+type ReportStatus string
+
+// A report is queued when requested, running while a worker holds it, and
+// ends completed or failed (after the last attempt).
+const (
+	ReportQueued    ReportStatus = "queued"
+	ReportRunning   ReportStatus = "running"
+	ReportCompleted ReportStatus = "completed"
+	ReportFailed    ReportStatus = "failed"
+)
+
+// Report is the visible record of one generate-report job. PostgreSQL holds
+// it; the queue only carries the job.
+type Report struct {
+	ID          int64
+	ProductID   int64
+	Status      ReportStatus
+	RequestedBy string
+	Attempts    int
+	Error       *string
+	CreatedAt   time.Time
+	StartedAt   *time.Time
+	FinishedAt  *time.Time
+	Result      *ReportResult
+}
+
+// ReportResult is the summary of a product that a report job computes.
+type ReportResult struct {
+	ProductID     int64
+	SKU           *string
+	Name          string
+	CategoryID    int64
+	CategoryName  string
+	Price         Price
+	Stock         int64
+	StockValue    Price // price × stock
+	PriceRank     int   // 1 = the most expensive product of its category
+	CategorySize  int   // products in the category
+	CategoryValue Price // stock value of the whole category
+	ComputedAt    time.Time
+}
+
+// The job types the worker knows.
+const (
+	JobGenerateReport = "generate-report"
+	QueueReport       = "report"
+)
+
+// Job is a unit of background work on its way to a queue. ID is unique per
+// piece of work, so enqueueing the same job twice runs it once.
+type Job struct {
+	ID      string
+	Type    string
+	Queue   string
+	Payload []byte
+}
