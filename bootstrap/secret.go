@@ -19,10 +19,14 @@ func RedactURL(rawURL string) string {
 	if err != nil {
 		return mask
 	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), mask)
+	if _, has := u.User.Password(); !has {
+		return u.String()
 	}
-	return u.String()
+	// UserPassword would percent-encode the mask; a placeholder that needs
+	// no escaping is swapped for it after formatting.
+	const placeholder = "REDACTEDPASSWORD"
+	u.User = url.UserPassword(u.User.Username(), placeholder)
+	return strings.Replace(u.String(), ":"+placeholder+"@", ":"+mask+"@", 1)
 }
 
 // Redact removes the password of rawURL from s, for error texts of libraries

@@ -1,0 +1,206 @@
+package bootstrap
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/zap/zapcore"
+)
+
+func env(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+func TestLoadConfigDefaults(t *testing.T) {
+	t.Parallel()
+	c, err := LoadConfig("api", env(map[string]string{"API_KEYS": "web:secret1"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"HTTPAddr", c.HTTPAddr, ":8080"},
+		{"DatabaseURL", c.DatabaseURL, DefaultDatabaseURL},
+		{"DatabaseURLSet", c.DatabaseURLSet, false},
+		{"RedisURL", c.RedisURL, DefaultRedisURL},
+		{"CacheRedisURL", c.CacheRedisURL, DefaultRedisURL},
+		{"RedisMode", c.RedisMode, "single"},
+		{"CacheTTL", c.CacheTTL, 60 * time.Second},
+		{"CacheEnabled", c.CacheEnabled, true},
+		{"ReportDelay", c.ReportDelay, 5 * time.Second},
+		{"WorkerConcurrency", c.WorkerConcurrency, 10},
+		{"LogLevel", c.LogLevel, zapcore.InfoLevel},
+		{"LogFormat", c.LogFormat, "json"},
+		{"ShutdownTimeout", c.ShutdownTimeout, 15 * time.Second},
+		{"APIKeys", len(c.APIKeys), 1},
+		{"GeneratedKey", c.GeneratedKey == nil, true},
+	}
+	for _, ck := range checks {
+		if ck.got != ck.want {
+			t.Errorf("%s = %v, want %v", ck.name, ck.got, ck.want)
+		}
+	}
+}
+
+func TestLoadConfigValues(t *testing.T) {
+	t.Parallel()
+	c, err := LoadConfig("all", env(map[string]string{
+		"HTTP_ADDR":          "127.0.0.1:9000",
+		"DATABASE_URL":       "postgres://u:pw@db:5432/shop",
+		"REDIS_URL":          "redis://:rpw@queue:6379/1",
+		"CACHE_REDIS_URL":    "redis://cache:6379/0",
+		"CACHE_TTL":          "2m",
+		"CACHE_ENABLED":      "false",
+		"REPORT_DELAY":       "0s",
+		"WORKER_CONCURRENCY": "3",
+		"API_KEYS":           "web:abc, cli:def",
+		"ADMIN_KEYS":         "ops:ghi",
+		"LOG_LEVEL":          "debug",
+		"LOG_FORMAT":         "console",
+		"SHUTDOWN_TIMEOUT":   "3s",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTPAddr != "127.0.0.1:9000" || !c.DatabaseURLSet || c.CacheRedisURL != "redis://cache:6379/0" ||
+		c.CacheTTL != 2*time.Minute || c.CacheEnabled || c.ReportDelay != 0 || c.WorkerConcurrency != 3 ||
+		c.LogLevel != zapcore.DebugLevel || c.LogFormat != "console" || c.ShutdownTimeout != 3*time.Second {
+		t.Fatalf("unexpected config: %s", c)
+	}
+	want := []Key{{"web", "abc"}, {"cli", "def"}}
+	if len(c.APIKeys) != 2 || c.APIKeys[0] != want[0] || c.APIKeys[1] != want[1] {
+		t.Fatalf("APIKeys = %#v, want %#v", c.APIKeys, want)
+	}
+	if len(c.AdminKeys) != 1 || c.AdminKeys[0] != (Key{"ops", "ghi"}) {
+		t.Fatalf("AdminKeys = %#v", c.AdminKeys)
+	}
+}
+
+func TestLoadConfigErrors(t *testing.T) {
+	t.Parallel()
+	keys := "API_KEYS"
+	tests := []struct {
+		name    string
+		command string
+		vars    map[string]string
+		wantVar string
+	}{
+		{"api without keys", "api", nil, "API_KEYS"},
+		{"all without keys", "all", nil, "API_KEYS"},
+		{"bad key entry", "api", map[string]string{keys: "justasecret"}, "API_KEYS"},
+		{"duplicate key name", "api", map[string]string{keys: "a:x1,a:x2"}, "API_KEYS"},
+		{"bad admin key", "api", map[string]string{keys: "a:b", "ADMIN_KEYS": ":nope"}, "ADMIN_KEYS"},
+		{"bad ttl", "api", map[string]string{keys: "a:b", "CACHE_TTL": "sixty"}, "CACHE_TTL"},
+		{"ttl too short", "api", map[string]string{keys: "a:b", "CACHE_TTL": "10ms"}, "CACHE_TTL"},
+		{"bad bool", "api", map[string]string{keys: "a:b", "CACHE_ENABLED": "yes please"}, "CACHE_ENABLED"},
+		{"bad concurrency", "worker", map[string]string{"WORKER_CONCURRENCY": "0"}, "WORKER_CONCURRENCY"},
+		{"bad level", "api", map[string]string{keys: "a:b", "LOG_LEVEL": "loud"}, "LOG_LEVEL"},
+		{"bad format", "api", map[string]string{keys: "a:b", "LOG_FORMAT": "xml"}, "LOG_FORMAT"},
+		{"bad shutdown", "api", map[string]string{keys: "a:b", "SHUTDOWN_TIMEOUT": "-1s"}, "SHUTDOWN_TIMEOUT"},
+		{"bad db scheme", "api", map[string]string{keys: "a:b", "DATABASE_URL": "mysql://u:hunter2@x/db"}, "DATABASE_URL"},
+		{"bad redis scheme", "api", map[string]string{keys: "a:b", "REDIS_URL": "http://:hunter2@x"}, "REDIS_URL"},
+		{"bad redis db", "api", map[string]string{keys: "a:b", "REDIS_URL": "redis://:hunter2@x/abc"}, "REDIS_URL"},
+		{"bad mode", "api", map[string]string{keys: "a:b", "REDIS_MODE": "ring"}, "REDIS_MODE"},
+		{"cluster without addrs", "api", map[string]string{keys: "a:b", "REDIS_MODE": "cluster"}, "REDIS_ADDRS"},
+		{"sentinel without master", "api", map[string]string{keys: "a:b", "REDIS_MODE": "sentinel",
+			"REDIS_ADDRS": "s1:26379"}, "REDIS_URL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := LoadConfig(tt.command, env(tt.vars))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if !IsConfigError(err) {
+				t.Fatalf("%v is not a ConfigError", err)
+			}
+			msg := err.Error()
+			if !strings.HasPrefix(msg, "config: "+tt.wantVar+": ") {
+				t.Fatalf("error %q does not name %s first", msg, tt.wantVar)
+			}
+			if strings.Contains(msg, "\n") || strings.Contains(msg, "hunter2") {
+				t.Fatalf("error %q is not one safe line", msg)
+			}
+		})
+	}
+}
+
+func TestLoadConfigKeysPerCommand(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		command       string
+		wantGenerated bool
+		wantErr       bool
+	}{
+		{"dev", true, false},
+		{"api", false, true},
+		{"all", false, true},
+		{"worker", false, false},
+		{"migrate", false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.command, func(t *testing.T) {
+			t.Parallel()
+			c, err := LoadConfig(tt.command, env(nil))
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, want error %t", err, tt.wantErr)
+			}
+			if (c.GeneratedKey != nil) != tt.wantGenerated {
+				t.Fatalf("GeneratedKey = %v, want generated %t", c.GeneratedKey, tt.wantGenerated)
+			}
+			if tt.wantGenerated {
+				if len(c.APIKeys) != 1 || c.APIKeys[0].Name != "dev" || len(c.APIKeys[0].Secret) < 32 {
+					t.Fatalf("generated keys = %#v", c.APIKeys)
+				}
+				if c.LogFormat != "console" {
+					t.Fatalf("dev LogFormat = %s, want console", c.LogFormat)
+				}
+			}
+		})
+	}
+}
+
+func TestConfigStringMasksSecrets(t *testing.T) {
+	t.Parallel()
+	c, err := LoadConfig("api", env(map[string]string{
+		"DATABASE_URL": "postgres://u:dbpass@db/shop",
+		"REDIS_URL":    "redis://:redispass@q:6379/0",
+		"API_KEYS":     "web:apisecret",
+		"ADMIN_KEYS":   "ops:adminsecret",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.String()
+	for _, secret := range []string{"dbpass", "redispass", "apisecret", "adminsecret"} {
+		if strings.Contains(s, secret) {
+			t.Errorf("String() shows %q: %s", secret, s)
+		}
+	}
+	for _, want := range []string{"web:***", "ops:***", "u:***@db", "CACHE_REDIS_URL=redis://:***@q"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("String() lacks %q: %s", want, s)
+		}
+	}
+}
+
+func TestRedisMasterFromEnvironment(t *testing.T) {
+	t.Parallel()
+	c, err := LoadConfig("worker", env(map[string]string{
+		"REDIS_MODE": "sentinel", "REDIS_ADDRS": "s1:26379, s2:26379", "REDIS_MASTER": "mymaster",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := redisOptions(c.RedisURL, c.RedisMode, c.RedisAddrs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.MasterName != "mymaster" || len(o.Addrs) != 2 {
+		t.Fatalf("master=%q addrs=%v", o.MasterName, o.Addrs)
+	}
+}
