@@ -1,0 +1,117 @@
+// Package redisproc runs a private redis-server for tests that must hurt
+// Redis: freeze it (SIGSTOP), thaw it, kill it and start it again empty. It
+// never touches a shared Redis. It is test support only and imports nothing
+// of the module.
+package redisproc
+
+import (
+	"fmt"
+	"net"
+	"os/exec"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Server is a private redis-server on a free port, keeping nothing on disk.
+type Server struct {
+	t    testing.TB
+	Port int
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	dir  string
+}
+
+// Start runs a fresh redis-server and stops it when the test ends. A missing
+// redis-server binary fails the test with a clear message.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Fatalf("redisproc: redis-server is not installed; these tests need it on PATH: %v", err)
+	}
+	s := &Server{t: t, Port: freePort(t), dir: t.TempDir()}
+	s.start()
+	t.Cleanup(s.Kill)
+	return s
+}
+
+// Addr is the server's host:port.
+func (s *Server) Addr() string { return "127.0.0.1:" + strconv.Itoa(s.Port) }
+
+// URL is the server's redis:// URL.
+func (s *Server) URL() string { return "redis://" + s.Addr() + "/0" }
+
+func (s *Server) start() {
+	s.t.Helper()
+	cmd := exec.Command("redis-server",
+		"--port", strconv.Itoa(s.Port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", s.dir,
+		"--maxmemory-policy", "noeviction", "--protected-mode", "no")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		s.t.Fatalf("redisproc: start redis-server: %v", err)
+	}
+	s.mu.Lock()
+	s.cmd = cmd
+	s.mu.Unlock()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", s.Addr(), 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("redisproc: redis-server on %s did not answer: %v", s.Addr(), err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (s *Server) signal(sig syscall.Signal) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd != nil && s.cmd.Process != nil {
+		_ = s.cmd.Process.Signal(sig)
+	}
+}
+
+// Freeze stops the server process (SIGSTOP): connections stay open and
+// nothing answers, as with a Redis that hangs.
+func (s *Server) Freeze() { s.signal(syscall.SIGSTOP) }
+
+// Thaw resumes a frozen server (SIGCONT).
+func (s *Server) Thaw() { s.signal(syscall.SIGCONT) }
+
+// Kill kills the server with SIGKILL and waits for it to go; its data is lost.
+func (s *Server) Kill() {
+	s.mu.Lock()
+	cmd := s.cmd
+	s.cmd = nil
+	s.mu.Unlock()
+	if cmd == nil || cmd.Process == nil {
+		return
+	}
+	_ = cmd.Process.Signal(syscall.SIGCONT)
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+}
+
+// Restart kills the server and starts a new, empty one on the same port.
+func (s *Server) Restart() {
+	s.t.Helper()
+	s.Kill()
+	s.start()
+}
+
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("redisproc: %v", fmt.Errorf("find a free port: %w", err))
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
