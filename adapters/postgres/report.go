@@ -1,0 +1,313 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/etalase/etalase/domain"
+)
+
+// ReportRepo stores reports in table reports and computes their results
+// from products and categories.
+type ReportRepo struct {
+	db querier
+}
+
+var _ domain.ReportRepository = (*ReportRepo)(nil)
+
+// reportColumns is the select list reportRow scans.
+const reportColumns = `id, product_id, status, requested_by, attempts, error,
+	created_at, started_at, finished_at, result`
+
+// reportRow is a row of reports; Result is the jsonb document of a
+// reportResultRow, nil until the report completes.
+type reportRow struct {
+	ID          int64
+	ProductID   int64
+	Status      string
+	RequestedBy string
+	Attempts    int
+	Error       *string
+	CreatedAt   time.Time
+	StartedAt   *time.Time
+	FinishedAt  *time.Time
+	Result      []byte
+}
+
+// reportResultRow is the stored form of a ReportResult, column result.
+type reportResultRow struct {
+	ProductID          int64     `json:"productId"`
+	SKU                *string   `json:"sku"`
+	Name               string    `json:"name"`
+	CategoryID         int64     `json:"categoryId"`
+	CategoryName       string    `json:"categoryName"`
+	PriceCents         int64     `json:"priceCents"`
+	Stock              int64     `json:"stock"`
+	StockValueCents    int64     `json:"stockValueCents"`
+	PriceRank          int       `json:"priceRank"`
+	CategorySize       int       `json:"categorySize"`
+	CategoryValueCents int64     `json:"categoryValueCents"`
+	ComputedAt         time.Time `json:"computedAt"`
+}
+
+func scanReport(row pgx.Row) (reportRow, error) {
+	var r reportRow
+	err := row.Scan(&r.ID, &r.ProductID, &r.Status, &r.RequestedBy, &r.Attempts, &r.Error,
+		&r.CreatedAt, &r.StartedAt, &r.FinishedAt, &r.Result)
+	return r, err
+}
+
+func (r reportRow) toDomain() (domain.Report, error) {
+	rep := domain.Report{
+		ID:          r.ID,
+		ProductID:   r.ProductID,
+		Status:      domain.ReportStatus(r.Status),
+		RequestedBy: r.RequestedBy,
+		Attempts:    r.Attempts,
+		Error:       r.Error,
+		CreatedAt:   r.CreatedAt.UTC(),
+		StartedAt:   utcPtr(r.StartedAt),
+		FinishedAt:  utcPtr(r.FinishedAt),
+	}
+	if r.Result != nil {
+		var res reportResultRow
+		if err := json.Unmarshal(r.Result, &res); err != nil {
+			return domain.Report{}, fmt.Errorf("postgres: decode result of report %d: %w", r.ID, err)
+		}
+		d := res.toDomain()
+		rep.Result = &d
+	}
+	return rep, nil
+}
+
+func (r reportResultRow) toDomain() domain.ReportResult {
+	return domain.ReportResult{
+		ProductID:     r.ProductID,
+		SKU:           r.SKU,
+		Name:          r.Name,
+		CategoryID:    r.CategoryID,
+		CategoryName:  r.CategoryName,
+		Price:         domain.Price(r.PriceCents),
+		Stock:         r.Stock,
+		StockValue:    domain.Price(r.StockValueCents),
+		PriceRank:     r.PriceRank,
+		CategorySize:  r.CategorySize,
+		CategoryValue: domain.Price(r.CategoryValueCents),
+		ComputedAt:    r.ComputedAt.UTC(),
+	}
+}
+
+func reportResultFromDomain(r domain.ReportResult) reportResultRow {
+	return reportResultRow{
+		ProductID:          r.ProductID,
+		SKU:                r.SKU,
+		Name:               r.Name,
+		CategoryID:         r.CategoryID,
+		CategoryName:       r.CategoryName,
+		PriceCents:         int64(r.Price),
+		Stock:              r.Stock,
+		StockValueCents:    int64(r.StockValue),
+		PriceRank:          r.PriceRank,
+		CategorySize:       r.CategorySize,
+		CategoryValueCents: int64(r.CategoryValue),
+		ComputedAt:         r.ComputedAt.UTC(),
+	}
+}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// queryReport runs a statement returning at most one report row; no row is
+// reported as pgx.ErrNoRows.
+func (r *ReportRepo) queryReport(ctx context.Context, sql string, args ...any) (domain.Report, error) {
+	row, err := scanReport(r.db.QueryRow(ctx, sql, args...))
+	if err != nil {
+		return domain.Report{}, err
+	}
+	return row.toDomain()
+}
+
+// Create records a queued report of product productID.
+func (r *ReportRepo) Create(ctx context.Context, productID int64, requestedBy string) (domain.Report, error) {
+	const q = `INSERT INTO reports (product_id, requested_by) VALUES ($1, $2) RETURNING ` + reportColumns
+	rep, err := r.queryReport(ctx, q, productID, requestedBy)
+	if isCode(err, codeForeignKeyViolation) {
+		e := domain.NotFound("product %d does not exist", productID)
+		e.Err = err
+		return domain.Report{}, e
+	}
+	if err != nil {
+		return domain.Report{}, mapError("postgres: create report", err)
+	}
+	return rep, nil
+}
+
+// Get returns report id.
+func (r *ReportRepo) Get(ctx context.Context, id int64) (domain.Report, error) {
+	const q = `SELECT ` + reportColumns + ` FROM reports WHERE id = $1`
+	rep, err := r.queryReport(ctx, q, id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return domain.Report{}, domain.NotFound("report %d does not exist", id)
+	}
+	if err != nil {
+		return domain.Report{}, mapError("postgres: get report", err)
+	}
+	return rep, nil
+}
+
+// ListByProduct returns the reports of product productID, newest first.
+func (r *ReportRepo) ListByProduct(ctx context.Context, productID int64) ([]domain.Report, error) {
+	const q = `SELECT ` + reportColumns + ` FROM reports WHERE product_id = $1 ORDER BY id DESC`
+	return r.list(ctx, "postgres: list reports", q, productID)
+}
+
+// Stale lists reports queued or running whose last change is older than
+// before, oldest first.
+func (r *ReportRepo) Stale(ctx context.Context, before time.Time, limit int) ([]domain.Report, error) {
+	const q = `SELECT ` + reportColumns + ` FROM reports
+		WHERE status IN ('queued', 'running') AND updated_at < $1
+		ORDER BY updated_at, id
+		LIMIT $2`
+	return r.list(ctx, "postgres: list stale reports", q, before, limit)
+}
+
+func (r *ReportRepo) list(ctx context.Context, op, sql string, args ...any) ([]domain.Report, error) {
+	rows, err := r.db.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, mapError(op, err)
+	}
+	found, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (reportRow, error) { return scanReport(row) })
+	if err != nil {
+		return nil, mapError(op, err)
+	}
+	reports := make([]domain.Report, 0, len(found))
+	for _, row := range found {
+		rep, err := row.toDomain()
+		if err != nil {
+			return nil, err
+		}
+		reports = append(reports, rep)
+	}
+	return reports, nil
+}
+
+// Start marks report id running and counts the attempt, unless it is
+// completed: then it is returned unchanged.
+func (r *ReportRepo) Start(ctx context.Context, id int64) (domain.Report, error) {
+	const q = `UPDATE reports
+		SET status = 'running', attempts = attempts + 1, started_at = now(), finished_at = NULL,
+			updated_at = now()
+		WHERE id = $1 AND status <> 'completed'
+		RETURNING ` + reportColumns
+	rep, err := r.queryReport(ctx, q, id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return r.Get(ctx, id)
+	}
+	if err != nil {
+		return domain.Report{}, mapError("postgres: start report", err)
+	}
+	return rep, nil
+}
+
+// Compute summarizes product productID as it is now, in one statement: its
+// stock value, its price rank within its category (1 = most expensive, ties
+// share a rank), and the size and stock value of that category. Sums are
+// numeric in SQL; a total beyond what a Price holds is an error.
+func (r *ReportRepo) Compute(ctx context.Context, productID int64) (domain.ReportResult, error) {
+	const q = `SELECT s.id, s.sku, s.name, s.category_id, c.name, s.price_cents, s.stock,
+			s.price_cents::numeric * s.stock, s.price_rank, s.category_size, s.category_value, now()
+		FROM (
+			SELECT p.id, p.sku, p.name, p.category_id, p.price_cents, p.stock,
+				rank() OVER (ORDER BY p.price_cents DESC) AS price_rank,
+				count(*) OVER () AS category_size,
+				sum(p.price_cents::numeric * p.stock) OVER () AS category_value
+			FROM products p
+			WHERE p.category_id = (SELECT category_id FROM products WHERE id = $1)
+		) s
+		JOIN categories c ON c.id = s.category_id
+		WHERE s.id = $1`
+	var (
+		res                       reportResultRow
+		stockValue, categoryValue pgtype.Numeric
+		priceRank, categorySize   int64
+	)
+	err := r.db.QueryRow(ctx, q, productID).Scan(&res.ProductID, &res.SKU, &res.Name, &res.CategoryID,
+		&res.CategoryName, &res.PriceCents, &res.Stock, &stockValue, &priceRank, &categorySize,
+		&categoryValue, &res.ComputedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return domain.ReportResult{}, domain.NotFound("product %d does not exist", productID)
+	}
+	if err != nil {
+		return domain.ReportResult{}, mapError("postgres: compute report", err)
+	}
+	if res.StockValueCents, err = cents(stockValue); err != nil {
+		return domain.ReportResult{}, fmt.Errorf("postgres: compute report of product %d: stock value: %w", productID, err)
+	}
+	if res.CategoryValueCents, err = cents(categoryValue); err != nil {
+		return domain.ReportResult{}, fmt.Errorf("postgres: compute report of product %d: category value: %w", productID, err)
+	}
+	res.PriceRank, res.CategorySize = int(priceRank), int(categorySize)
+	return res.toDomain(), nil
+}
+
+// cents converts an integral numeric to cents, failing when it exceeds the
+// range of int64.
+func cents(n pgtype.Numeric) (int64, error) {
+	v, err := n.Int64Value()
+	if err != nil || !v.Valid {
+		return 0, errors.New("the amount exceeds the range of a price")
+	}
+	return v.Int64, nil
+}
+
+// Complete stores the result of report id and marks it completed, once: a
+// completed report is returned unchanged.
+func (r *ReportRepo) Complete(ctx context.Context, id int64, res domain.ReportResult) (domain.Report, error) {
+	const q = `UPDATE reports
+		SET status = 'completed', result = $2, error = NULL, finished_at = now(), updated_at = now()
+		WHERE id = $1 AND status <> 'completed'
+		RETURNING ` + reportColumns
+	doc, err := json.Marshal(reportResultFromDomain(res))
+	if err != nil {
+		return domain.Report{}, fmt.Errorf("postgres: encode result of report %d: %w", id, err)
+	}
+	rep, err := r.queryReport(ctx, q, id, doc)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return r.Get(ctx, id)
+	}
+	if err != nil {
+		return domain.Report{}, mapError("postgres: complete report", err)
+	}
+	return rep, nil
+}
+
+// Fail records reason as the last error of report id; final marks it
+// failed for good. A completed report is left as it is.
+func (r *ReportRepo) Fail(ctx context.Context, id int64, reason string, final bool) error {
+	const q = `UPDATE reports
+		SET error = $2,
+			status = CASE WHEN $3 THEN 'failed' ELSE status END,
+			finished_at = CASE WHEN $3 THEN now() ELSE finished_at END,
+			updated_at = now()
+		WHERE id = $1 AND status <> 'completed'`
+	tag, err := r.db.Exec(ctx, q, id, reason, final)
+	if err != nil {
+		return mapError("postgres: fail report", err)
+	}
+	if tag.RowsAffected() == 0 {
+		_, err := r.Get(ctx, id)
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,108 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/etalase/etalase/domain"
+)
+
+// defaultConnectTimeout bounds a connection attempt when the DSN sets none,
+// so an unreachable server is a quick 503 rather than a hung request.
+const defaultConnectTimeout = 5 * time.Second
+
+// NewPool parses dsn and returns a connection pool. Connections are opened
+// lazily: an unreachable server is reported by the first query or by Ping,
+// not here. Errors never quote the DSN, which may hold a password.
+func NewPool(ctx context.Context, dsn string) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, errors.New("postgres: the database URL is not a valid connection string")
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = defaultConnectTimeout
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: create pool: %w", err)
+	}
+	return pool, nil
+}
+
+// querier is what repositories run SQL on: the pool outside a transaction,
+// the transaction inside one. Begin on a transaction opens a savepoint.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Begin(ctx context.Context) (pgx.Tx, error)
+}
+
+// Store is the unit of work over a pool. The zero value is not usable;
+// build it with NewStore.
+type Store struct {
+	pool *pgxpool.Pool
+	db   querier
+	inTx bool
+}
+
+var _ domain.Store = (*Store)(nil)
+
+// NewStore returns a store whose calls each commit on their own.
+func NewStore(pool *pgxpool.Pool) *Store {
+	return &Store{pool: pool, db: pool}
+}
+
+// Pool returns the pool the store runs on, for callers that need a
+// dedicated connection (LISTEN).
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Products returns the product repository bound to this store's connection.
+func (s *Store) Products() domain.ProductRepository { return &ProductRepo{db: s.db} }
+
+// Categories returns the category repository bound to this store's connection.
+func (s *Store) Categories() domain.CategoryRepository { return &CategoryRepo{db: s.db} }
+
+// Reports returns the report repository bound to this store's connection.
+func (s *Store) Reports() domain.ReportRepository { return &ReportRepo{db: s.db} }
+
+// Outbox returns the outbox bound to this store's connection.
+func (s *Store) Outbox() domain.Outbox { return &Outbox{db: s.db} }
+
+// Idempotency returns the idempotency store bound to this store's connection.
+func (s *Store) Idempotency() domain.IdempotencyStore {
+	return &IdempotencyStore{db: s.db, inTx: s.inTx}
+}
+
+// InTx runs fn in a transaction that commits when fn returns nil and rolls
+// back otherwise. Inside a transaction it nests with a savepoint.
+func (s *Store) InTx(ctx context.Context, fn func(tx domain.Store) error) error {
+	var fnErr error
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		fnErr = fn(&Store{pool: s.pool, db: tx, inTx: true})
+		return fnErr
+	})
+	if err == nil {
+		return nil
+	}
+	if fnErr != nil && errors.Is(err, fnErr) {
+		// fn's own error: it is already mapped by the repository that made it.
+		return err
+	}
+	return mapError("postgres: transaction", err)
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.db.QueryRow(ctx, `SELECT 1`).Scan(&one); err != nil {
+		return mapError("postgres: ping", err)
+	}
+	return nil
+}
