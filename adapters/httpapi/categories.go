@@ -1,0 +1,147 @@
+package httpapi
+
+import (
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/etalase/etalase/application"
+	"github.com/etalase/etalase/domain"
+)
+
+// categoryJSON is a category as the API shows it.
+type categoryJSON struct {
+	ID        int64  `json:"id"`
+	Name      string `json:"name"`
+	CreatedAt string `json:"createdAt"`
+	UpdatedAt string `json:"updatedAt"`
+}
+
+// categoryListJSON is a page of categories.
+type categoryListJSON struct {
+	Data       []categoryJSON `json:"data"`
+	NextCursor *string        `json:"nextCursor"`
+}
+
+func toCategoryJSON(c domain.Category) categoryJSON {
+	return categoryJSON{ID: c.ID, Name: c.Name, CreatedAt: timestamp(c.CreatedAt), UpdatedAt: timestamp(c.UpdatedAt)}
+}
+
+// categoryRequest holds the shape rules of a category body.
+type categoryRequest struct {
+	Name *string `json:"name" validate:"required,min=1,max=100"`
+}
+
+// categoryPatchRequest holds the shape rules of a category patch.
+type categoryPatchRequest struct {
+	Name *string `json:"name" validate:"omitnil,min=1,max=100"`
+}
+
+func readCategoryCreate(c *fiber.Ctx) (domain.CategoryFields, error) {
+	raw, err := readObject(c, false)
+	if err != nil {
+		return domain.CategoryFields{}, err
+	}
+	o := newObject(raw)
+	name := o.str("name")
+	if name.null {
+		o.errs.Add("name", "must not be null")
+	}
+	o.unknown()
+	req := categoryRequest{Name: valueOf(name)}
+	fields := domain.CategoryFields{Name: name.value}
+	errs := mergeFields(o.errs, shapeErrors(req)...)
+	errs = mergeFields(errs, fieldErrorsOf(fields.Normalize().Validate())...)
+	if len(errs) > 0 {
+		return domain.CategoryFields{}, invalidFields(errs)
+	}
+	return fields, nil
+}
+
+func readCategoryPatch(c *fiber.Ctx) (application.CategoryPatch, error) {
+	raw, err := readObject(c, true)
+	if err != nil {
+		return application.CategoryPatch{}, err
+	}
+	o := newObject(raw)
+	name := o.str("name")
+	o.unknown()
+	if errs := mergeFields(o.errs, shapeErrors(categoryPatchRequest{Name: valueOf(name)})...); len(errs) > 0 {
+		return application.CategoryPatch{}, invalidFields(errs)
+	}
+	return application.CategoryPatch{Name: patchField(name)}, nil
+}
+
+func (s *Server) createCategory(c *fiber.Ctx) error {
+	fields, err := readCategoryCreate(c)
+	if err != nil {
+		return err
+	}
+	cat, err := s.catalog.CreateCategory(c.UserContext(), fields)
+	if err != nil {
+		return err
+	}
+	c.Location("/categories/" + strconv.FormatInt(cat.ID, 10))
+	return sendItem(c, fiber.StatusCreated, cat.Version, toCategoryJSON(cat))
+}
+
+func (s *Server) getCategory(c *fiber.Ctx) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	cat, err := s.catalog.GetCategory(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	return sendItem(c, fiber.StatusOK, cat.Version, toCategoryJSON(cat))
+}
+
+func (s *Server) patchCategory(c *fiber.Ctx) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	ifMatch, err := ifMatchVersion(c)
+	if err != nil {
+		return err
+	}
+	patch, err := readCategoryPatch(c)
+	if err != nil {
+		return err
+	}
+	cat, err := s.catalog.PatchCategory(c.UserContext(), application.PatchCategory{ID: id, IfMatch: ifMatch, Patch: patch})
+	if err != nil {
+		return err
+	}
+	return sendItem(c, fiber.StatusOK, cat.Version, toCategoryJSON(cat))
+}
+
+func (s *Server) deleteCategory(c *fiber.Ctx) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	if err := s.catalog.DeleteCategory(c.UserContext(), id); err != nil {
+		return err
+	}
+	c.Status(fiber.StatusNoContent)
+	return nil
+}
+
+func (s *Server) listCategories(c *fiber.Ctx) error {
+	q, err := categoryQuery(c)
+	if err != nil {
+		return err
+	}
+	page, err := s.catalog.ListCategories(c.UserContext(), q)
+	if err != nil {
+		return err
+	}
+	out := categoryListJSON{Data: make([]categoryJSON, 0, len(page.Items))}
+	for _, cat := range page.Items {
+		out.Data = append(out.Data, toCategoryJSON(cat))
+	}
+	out.NextCursor = encodeCursor(page.Next)
+	return sendList(c, out)
+}

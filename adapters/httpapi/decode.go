@@ -1,0 +1,294 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"mime"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/go-playground/validator/v10"
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/etalase/etalase/domain"
+)
+
+// MIMEMergePatchJSON is the JSON merge patch media type (RFC 7396).
+const MIMEMergePatchJSON = "application/merge-patch+json"
+
+// checkContentType answers 415 unless the body is declared JSON (or, where
+// allowed, a JSON merge patch) in UTF-8.
+func checkContentType(c *fiber.Ctx, allowMergePatch bool) error {
+	unsupported := newHTTPError(fiber.StatusUnsupportedMediaType, "the request body must be application/json")
+	if allowMergePatch {
+		unsupported.detail = "the request body must be application/json or application/merge-patch+json"
+	}
+	mt, params, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
+	if err != nil {
+		return unsupported
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return unsupported
+	}
+	if mt == fiber.MIMEApplicationJSON || (allowMergePatch && mt == MIMEMergePatchJSON) {
+		return nil
+	}
+	return unsupported
+}
+
+// readObject reads the body as one JSON object and returns its members
+// undecoded. Malformed JSON, trailing data and anything but an object are
+// 400s: the request cannot be understood at all.
+func readObject(c *fiber.Ctx, allowMergePatch bool) (map[string]json.RawMessage, error) {
+	if err := checkContentType(c, allowMergePatch); err != nil {
+		return nil, err
+	}
+	body := c.Body()
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, errBadRequest("the request body must be a JSON object; it is empty")
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil {
+		var syn *json.SyntaxError
+		var typ *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &syn):
+			return nil, errBadRequest("the request body is not well-formed JSON (at byte " + strconv.FormatInt(syn.Offset, 10) + ")")
+		case errors.As(err, &typ):
+			return nil, errBadRequest("the request body must be a JSON object, not " + typ.Value)
+		default:
+			return nil, errBadRequest("the request body is not well-formed JSON")
+		}
+	}
+	if m == nil {
+		return nil, errBadRequest("the request body must be a JSON object, not null")
+	}
+	if !utf8.Valid(body) {
+		return nil, invalidUTF8(m)
+	}
+	return m, nil
+}
+
+// invalidUTF8 names the members whose text is not UTF-8: JSON must be, and
+// the decoder would otherwise replace the bad bytes silently.
+func invalidUTF8(m map[string]json.RawMessage) error {
+	var errs domain.FieldErrors
+	for _, k := range sortedKeys(m) {
+		if !utf8.Valid(m[k]) {
+			errs.Add(k, "must be valid UTF-8")
+		}
+	}
+	if len(errs) == 0 {
+		return errBadRequest("the request body is not valid UTF-8")
+	}
+	return newHTTPError(fiber.StatusUnprocessableEntity, "the request has invalid fields", errs...)
+}
+
+func sortedKeys(m map[string]json.RawMessage) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// member is one decoded member of a request object.
+type member[T any] struct {
+	present bool
+	null    bool
+	value   T
+}
+
+// object decodes the members of a request object one by one, listing every
+// member that is of the wrong type or unknown.
+type object struct {
+	m     map[string]json.RawMessage
+	known map[string]bool
+	errs  domain.FieldErrors
+}
+
+func newObject(m map[string]json.RawMessage) *object {
+	return &object{m: m, known: make(map[string]bool, len(m))}
+}
+
+func (o *object) raw(name string) (json.RawMessage, bool) {
+	o.known[name] = true
+	raw, ok := o.m[name]
+	return raw, ok
+}
+
+func isNull(raw json.RawMessage) bool { return bytes.Equal(raw, []byte("null")) }
+
+// str decodes a string member and trims it, as the contract asks.
+func (o *object) str(name string) member[string] {
+	raw, ok := o.raw(name)
+	if !ok {
+		return member[string]{}
+	}
+	if isNull(raw) {
+		return member[string]{present: true, null: true}
+	}
+	var s string
+	if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
+		o.errs.Add(name, "must be a string")
+		return member[string]{present: true}
+	}
+	return member[string]{present: true, value: strings.TrimSpace(s)}
+}
+
+// integer decodes an integral JSON number. Its text is parsed as an int64,
+// so huge or fractional numbers are errors, never roundings; ranges are the
+// validator's to check.
+func (o *object) integer(name string) member[int64] {
+	raw, ok := o.raw(name)
+	if !ok {
+		return member[int64]{}
+	}
+	if isNull(raw) {
+		return member[int64]{present: true, null: true}
+	}
+	if len(raw) == 0 || !(raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9') {
+		o.errs.Add(name, "must be an integer")
+		return member[int64]{present: true}
+	}
+	n, err := strconv.ParseInt(string(raw), 10, 64)
+	if errors.Is(err, strconv.ErrRange) {
+		o.errs.Add(name, "is out of range")
+		return member[int64]{present: true}
+	}
+	if err != nil {
+		o.errs.Add(name, "must be an integer")
+		return member[int64]{present: true}
+	}
+	return member[int64]{present: true, value: n}
+}
+
+// price decodes a price given as a JSON number or a string, by its text:
+// it never passes through a float.
+func (o *object) price(name string) member[domain.Price] {
+	raw, ok := o.raw(name)
+	if !ok {
+		return member[domain.Price]{}
+	}
+	if isNull(raw) {
+		return member[domain.Price]{present: true, null: true}
+	}
+	var text string
+	switch {
+	case len(raw) > 0 && raw[0] == '"':
+		if json.Unmarshal(raw, &text) != nil {
+			o.errs.Add(name, "must be a decimal number or string")
+			return member[domain.Price]{present: true}
+		}
+		text = strings.TrimSpace(text)
+	case len(raw) > 0 && (raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9'):
+		text = string(raw)
+	default:
+		o.errs.Add(name, "must be a decimal number or string")
+		return member[domain.Price]{present: true}
+	}
+	p, err := domain.ParsePrice(text)
+	if err != nil {
+		o.errs.Add(name, "must be a decimal between 0 and "+domain.MaxPrice.String()+" with at most two fraction digits")
+		return member[domain.Price]{present: true}
+	}
+	return member[domain.Price]{present: true, value: p}
+}
+
+// unknown lists the members no decoder asked for.
+func (o *object) unknown() {
+	for _, k := range sortedKeys(o.m) {
+		if !o.known[k] {
+			o.errs.Add(k, "is not a field of this resource")
+		}
+	}
+}
+
+// validate is the shared validator of request structs; field errors name
+// the fields as JSON spells them.
+var validate = newValidator()
+
+func newValidator() *validator.Validate {
+	v := validator.New(validator.WithRequiredStructEnabled())
+	v.RegisterTagNameFunc(func(f reflect.StructField) string {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" {
+			return ""
+		}
+		return name
+	})
+	return v
+}
+
+// shapeErrors runs the validator on a request struct and returns its
+// complaints as field errors.
+func shapeErrors(req any) domain.FieldErrors {
+	err := validate.Struct(req)
+	var verrs validator.ValidationErrors
+	if !errors.As(err, &verrs) {
+		return nil
+	}
+	var out domain.FieldErrors
+	for _, fe := range verrs {
+		out.Add(fe.Field(), shapeMessage(fe))
+	}
+	return out
+}
+
+func shapeMessage(fe validator.FieldError) string {
+	isText := fe.Kind() == reflect.String
+	switch fe.Tag() {
+	case "required":
+		return "is required"
+	case "min":
+		if isText {
+			return "must be at least " + fe.Param() + " characters"
+		}
+		return "must be at least " + fe.Param()
+	case "max":
+		if isText {
+			return "must be at most " + fe.Param() + " characters"
+		}
+		return "must be at most " + fe.Param()
+	case "gt":
+		return "must be greater than " + fe.Param()
+	case "utf8":
+		return "must be valid UTF-8"
+	default:
+		return "is invalid"
+	}
+}
+
+// mergeFields appends to errs the errors of more whose field errs does not
+// name yet, so each bad field is listed once, with its first complaint.
+func mergeFields(errs domain.FieldErrors, more ...domain.FieldError) domain.FieldErrors {
+	seen := make(map[string]bool, len(errs))
+	for _, e := range errs {
+		seen[e.Field] = true
+	}
+	for _, e := range more {
+		if !seen[e.Field] {
+			seen[e.Field] = true
+			errs = append(errs, e)
+		}
+	}
+	return errs
+}
+
+// fieldErrorsOf returns the field errors of a domain error, if it has any.
+func fieldErrorsOf(err error) []domain.FieldError {
+	var de *domain.Error
+	if errors.As(err, &de) {
+		return de.Fields
+	}
+	return nil
+}
+
+func invalidFields(errs domain.FieldErrors) error {
+	return domain.Invalid("the request has invalid fields", errs...)
+}

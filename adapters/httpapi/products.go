@@ -1,0 +1,302 @@
+package httpapi
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/etalase/etalase/application"
+	"github.com/etalase/etalase/domain"
+)
+
+// HeaderIdempotencyKey names a keyed create; HeaderIdempotentReplayed marks
+// a response replayed from an earlier request with the same key.
+const (
+	HeaderIdempotencyKey     = "Idempotency-Key"
+	headerIdempotentReplayed = "Idempotent-Replayed"
+	maxIdempotencyKey        = 255
+)
+
+// categoryRefJSON is the category embedded in a product.
+type categoryRefJSON struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+}
+
+// productJSON is a product as the API shows it.
+type productJSON struct {
+	ID          int64           `json:"id"`
+	SKU         *string         `json:"sku"`
+	Name        string          `json:"name"`
+	Description *string         `json:"description"`
+	Price       string          `json:"price"`
+	Stock       int64           `json:"stock"`
+	CategoryID  int64           `json:"categoryId"`
+	Category    categoryRefJSON `json:"category"`
+	Version     int64           `json:"version"`
+	CreatedAt   string          `json:"createdAt"`
+	UpdatedAt   string          `json:"updatedAt"`
+}
+
+// productListJSON is a page of products.
+type productListJSON struct {
+	Data       []productJSON `json:"data"`
+	NextCursor *string       `json:"nextCursor"`
+}
+
+func toProductJSON(p domain.Product) productJSON {
+	return productJSON{
+		ID:          p.ID,
+		SKU:         p.SKU,
+		Name:        p.Name,
+		Description: p.Description,
+		Price:       p.Price.String(),
+		Stock:       p.Stock,
+		CategoryID:  p.CategoryID,
+		Category:    categoryRefJSON{ID: p.CategoryID, Name: p.CategoryName},
+		Version:     p.Version,
+		CreatedAt:   timestamp(p.CreatedAt),
+		UpdatedAt:   timestamp(p.UpdatedAt),
+	}
+}
+
+// timestamp formats a time as RFC 3339 in UTC.
+func timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// productRequest holds the shape rules of a product body for the validator;
+// domain.ProductFields.Validate remains the source of truth for the rules.
+type productRequest struct {
+	SKU         *string       `json:"sku" validate:"omitnil,min=1,max=64"`
+	Name        *string       `json:"name" validate:"required,min=1,max=200"`
+	Description *string       `json:"description" validate:"omitnil,max=2000"`
+	Price       *domain.Price `json:"price" validate:"required,min=0,max=999999999999"`
+	Stock       *int64        `json:"stock" validate:"omitnil,min=0,max=2147483647"`
+	CategoryID  *int64        `json:"categoryId" validate:"required,gt=0"`
+}
+
+// productPatchRequest holds the shape rules of the values a patch sets.
+type productPatchRequest struct {
+	SKU         *string       `json:"sku" validate:"omitnil,min=1,max=64"`
+	Name        *string       `json:"name" validate:"omitnil,min=1,max=200"`
+	Description *string       `json:"description" validate:"omitnil,max=2000"`
+	Price       *domain.Price `json:"price" validate:"omitnil,min=0,max=999999999999"`
+	Stock       *int64        `json:"stock" validate:"omitnil,min=0,max=2147483647"`
+	CategoryID  *int64        `json:"categoryId" validate:"omitnil,gt=0"`
+}
+
+// productMembers decodes the members of a product body.
+type productMembers struct {
+	sku, name, description member[string]
+	price                  member[domain.Price]
+	stock, categoryID      member[int64]
+}
+
+func decodeProduct(o *object) productMembers {
+	return productMembers{
+		sku:         o.str("sku"),
+		name:        o.str("name"),
+		description: o.str("description"),
+		price:       o.price("price"),
+		stock:       o.integer("stock"),
+		categoryID:  o.integer("categoryId"),
+	}
+}
+
+func valueOf[T any](m member[T]) *T {
+	if !m.present || m.null {
+		return nil
+	}
+	v := m.value
+	return &v
+}
+
+// readProductCreate decodes and checks a POST /products body, listing
+// every bad field at once.
+func readProductCreate(c *fiber.Ctx) (domain.ProductFields, error) {
+	raw, err := readObject(c, false)
+	if err != nil {
+		return domain.ProductFields{}, err
+	}
+	o := newObject(raw)
+	m := decodeProduct(o)
+	for _, f := range []struct {
+		name string
+		null bool
+	}{{"name", m.name.null}, {"price", m.price.null}, {"stock", m.stock.null}, {"categoryId", m.categoryID.null}} {
+		if f.null {
+			o.errs.Add(f.name, "must not be null")
+		}
+	}
+	o.unknown()
+	req := productRequest{SKU: valueOf(m.sku), Name: valueOf(m.name), Description: valueOf(m.description),
+		Price: valueOf(m.price), Stock: valueOf(m.stock), CategoryID: valueOf(m.categoryID)}
+	fields := domain.ProductFields{SKU: req.SKU, Description: req.Description}
+	if req.Name != nil {
+		fields.Name = *req.Name
+	}
+	if req.Price != nil {
+		fields.Price = *req.Price
+	}
+	if req.Stock != nil {
+		fields.Stock = *req.Stock
+	}
+	if req.CategoryID != nil {
+		fields.CategoryID = *req.CategoryID
+	}
+	errs := mergeFields(o.errs, shapeErrors(req)...)
+	errs = mergeFields(errs, fieldErrorsOf(fields.Normalize().Validate())...)
+	if len(errs) > 0 {
+		return domain.ProductFields{}, invalidFields(errs)
+	}
+	return fields, nil
+}
+
+// readProductPatch decodes a JSON merge patch of a product.
+func readProductPatch(c *fiber.Ctx) (application.ProductPatch, error) {
+	raw, err := readObject(c, true)
+	if err != nil {
+		return application.ProductPatch{}, err
+	}
+	o := newObject(raw)
+	m := decodeProduct(o)
+	o.unknown()
+	req := productPatchRequest{SKU: valueOf(m.sku), Name: valueOf(m.name), Description: valueOf(m.description),
+		Price: valueOf(m.price), Stock: valueOf(m.stock), CategoryID: valueOf(m.categoryID)}
+	if errs := mergeFields(o.errs, shapeErrors(req)...); len(errs) > 0 {
+		return application.ProductPatch{}, invalidFields(errs)
+	}
+	return application.ProductPatch{
+		SKU:         patchField(m.sku),
+		Name:        patchField(m.name),
+		Description: patchField(m.description),
+		Price:       patchField(m.price),
+		Stock:       patchField(m.stock),
+		CategoryID:  patchField(m.categoryID),
+	}, nil
+}
+
+func patchField[T any](m member[T]) application.Field[T] {
+	return application.Field[T]{Set: m.present, Null: m.null, Value: m.value}
+}
+
+// idempotencyKey reads the optional Idempotency-Key: 1 to 255 visible
+// ASCII characters.
+func idempotencyKey(c *fiber.Ctx) (string, error) {
+	values, ok := c.GetReqHeaders()[HeaderIdempotencyKey]
+	if !ok {
+		return "", nil
+	}
+	bad := errBadRequest("the Idempotency-Key header is invalid", domain.FieldError{
+		Field: HeaderIdempotencyKey, Message: "must be 1 to 255 visible ASCII characters"})
+	if len(values) != 1 {
+		return "", bad
+	}
+	key := values[0]
+	if key == "" || len(key) > maxIdempotencyKey {
+		return "", bad
+	}
+	for i := 0; i < len(key); i++ {
+		if key[i] < 0x21 || key[i] > 0x7e {
+			return "", bad
+		}
+	}
+	return key, nil
+}
+
+// pathID reads the :id path parameter: a positive int64 in decimal.
+func pathID(c *fiber.Ctx) (int64, error) {
+	s := c.Params("id")
+	bad := errBadRequest("the id in the path must be a positive integer",
+		domain.FieldError{Field: "id", Message: "must be a positive integer"})
+	if len(s) > 19 || !allDigits(s) {
+		return 0, bad
+	}
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, bad
+	}
+	return id, nil
+}
+
+func (s *Server) createProduct(c *fiber.Ctx) error {
+	key, err := idempotencyKey(c)
+	if err != nil {
+		return err
+	}
+	fields, err := readProductCreate(c)
+	if err != nil {
+		return err
+	}
+	out, err := s.catalog.CreateProduct(c.UserContext(), application.CreateProduct{
+		Fields: fields, RequestedBy: KeyName(c), IdempotencyKey: key})
+	if err != nil {
+		return err
+	}
+	if out.Replayed {
+		c.Set(headerIdempotentReplayed, "true")
+	}
+	c.Location("/products/" + strconv.FormatInt(out.Product.ID, 10))
+	return sendItem(c, fiber.StatusCreated, out.Product.Version, toProductJSON(out.Product))
+}
+
+func (s *Server) getProduct(c *fiber.Ctx) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	p, err := s.catalog.GetProduct(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	return sendItem(c, fiber.StatusOK, p.Version, toProductJSON(p))
+}
+
+func (s *Server) patchProduct(c *fiber.Ctx) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	ifMatch, err := ifMatchVersion(c)
+	if err != nil {
+		return err
+	}
+	patch, err := readProductPatch(c)
+	if err != nil {
+		return err
+	}
+	p, err := s.catalog.PatchProduct(c.UserContext(), application.PatchProduct{ID: id, IfMatch: ifMatch, Patch: patch})
+	if err != nil {
+		return err
+	}
+	return sendItem(c, fiber.StatusOK, p.Version, toProductJSON(p))
+}
+
+func (s *Server) deleteProduct(c *fiber.Ctx) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	if err := s.catalog.DeleteProduct(c.UserContext(), id); err != nil {
+		return err
+	}
+	c.Status(fiber.StatusNoContent)
+	return nil
+}
+
+func (s *Server) listProducts(c *fiber.Ctx) error {
+	q, err := productQuery(c)
+	if err != nil {
+		return err
+	}
+	page, err := s.catalog.ListProducts(c.UserContext(), q)
+	if err != nil {
+		return err
+	}
+	out := productListJSON{Data: make([]productJSON, 0, len(page.Items))}
+	for _, p := range page.Items {
+		out.Data = append(out.Data, toProductJSON(p))
+	}
+	out.NextCursor = encodeCursor(page.Next)
+	return sendList(c, out)
+}
