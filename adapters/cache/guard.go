@@ -1,0 +1,371 @@
+package cache
+
+import (
+	"bytes"
+	"context"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/etalase/etalase/domain"
+)
+
+// GuardConfig tunes a Guard; zero fields take the defaults of NewGuard.
+type GuardConfig struct {
+	// TTL is the lifetime of an entry; each write adds up to a tenth of it
+	// at random so entries filled together do not expire together.
+	TTL time.Duration
+	// Timeout bounds every cache operation (on top of the client's own).
+	Timeout time.Duration
+	// Probe is how often an untrusting Guard asks the cache and the epoch
+	// whether it may trust again.
+	Probe time.Duration
+	// Refresh is how often a trusting Guard re-reads the epoch, in case a
+	// notification was lost.
+	Refresh time.Duration
+	// LogEvery limits cache error log lines to one per period.
+	LogEvery time.Duration
+}
+
+func (c GuardConfig) withDefaults() GuardConfig {
+	if c.TTL <= 0 {
+		c.TTL = 60 * time.Second
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 100 * time.Millisecond
+	}
+	if c.Probe <= 0 {
+		c.Probe = 200 * time.Millisecond
+	}
+	if c.Refresh <= 0 {
+		c.Refresh = time.Second
+	}
+	if c.LogEvery <= 0 {
+		c.LogEvery = 5 * time.Second
+	}
+	return c
+}
+
+// Guard stands between etalase and a domain.Cache. It stamps every entry
+// with the generations it was computed under and the durable epoch, serves
+// an entry only while its stamp is current, and fails open: a cache error
+// is a metric and a (rate-limited) log line, and makes the Guard bypass the
+// cache until the cache answers again and the Guard has bumped and re-read
+// the epoch. Writes it cannot invalidate in the cache bump the epoch.
+type Guard struct {
+	cache   domain.Cache
+	epochs  domain.CacheEpoch
+	metrics *Metrics
+	log     *zap.Logger
+	cfg     GuardConfig
+
+	trusted  atomic.Bool
+	watching atomic.Bool
+	epoch    atomic.Int64
+	failures atomic.Int64 // grows on every failure; recovery checks it did not move
+	lastLog  atomic.Int64 // unix nanoseconds of the last error line
+
+	mu     sync.Mutex
+	cancel context.CancelFunc
+	done   sync.WaitGroup
+}
+
+// NewGuard returns a Guard over cache and epochs. It bypasses the cache
+// until Start has learned the epoch.
+func NewGuard(cache domain.Cache, epochs domain.CacheEpoch, metrics *Metrics, log *zap.Logger, cfg GuardConfig) *Guard {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	g := &Guard{cache: cache, epochs: epochs, metrics: metrics, log: log, cfg: cfg.withDefaults()}
+	metrics.state(0, false)
+	return g
+}
+
+// Start runs the Guard's background work: watching the epoch, probing the
+// cache while it is not trusted, and re-reading the epoch now and then. It
+// waits up to the context's deadline for the Guard to trust the cache, but
+// a cache that does not answer is no reason to fail: it returns nil anyway.
+func (g *Guard) Start(ctx context.Context) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.cancel != nil {
+		return nil
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	g.cancel = cancel
+	g.done.Add(2)
+	go g.watch(runCtx)
+	go g.maintain(runCtx)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(2 * time.Second)
+	for !g.trusted.Load() {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-deadline:
+			return nil
+		case <-tick.C:
+		}
+	}
+	return nil
+}
+
+// Stop ends the background work and waits for it.
+func (g *Guard) Stop(context.Context) error {
+	g.mu.Lock()
+	cancel := g.cancel
+	g.cancel = nil
+	g.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		g.done.Wait()
+	}
+	return nil
+}
+
+// Trusted reports whether lookups currently use the cache.
+func (g *Guard) Trusted() bool { return g.trusted.Load() }
+
+// Epoch returns the epoch this Guard stamps entries with.
+func (g *Guard) Epoch() int64 { return g.epoch.Load() }
+
+// state is what a lookup found.
+type state int
+
+const (
+	stateBypass state = iota
+	stateMiss
+	stateHit
+)
+
+// lookup is one read of the cache: the entry's key, the stamp a current
+// entry must carry, and the value when it was current.
+type lookup struct {
+	state state
+	key   string
+	stamp string
+	value []byte
+}
+
+// lookup reads key under deps. layer "" is not counted (re-checks).
+func (g *Guard) lookup(ctx context.Context, layer, key string, deps []string) lookup {
+	if !g.trusted.Load() {
+		g.metrics.bypass(layer)
+		return lookup{state: stateBypass}
+	}
+	epoch := g.epoch.Load()
+	ctx, cancel := context.WithTimeout(ctx, g.cfg.Timeout)
+	gens, raw, err := g.cache.Read(ctx, key, deps)
+	cancel()
+	if err != nil {
+		g.fail("read", err)
+		g.metrics.bypass(layer)
+		return lookup{state: stateBypass}
+	}
+	l := lookup{state: stateMiss, key: key, stamp: stamp(epoch, gens)}
+	if v, ok := unwrap(raw, l.stamp); ok {
+		l.state, l.value = stateHit, v
+		g.metrics.hit(layer)
+		return l
+	}
+	g.metrics.miss(layer)
+	return l
+}
+
+// fill stores value for a lookup that missed. A Guard that stopped
+// trusting the cache since the lookup does not fill.
+func (g *Guard) fill(ctx context.Context, l lookup, value []byte, ttl time.Duration) {
+	if l.state != stateMiss || !g.trusted.Load() {
+		return
+	}
+	if ttl <= 0 {
+		ttl = g.cfg.TTL
+	}
+	ttl += time.Duration(rand.Int64N(int64(ttl)/10 + 1))
+	ctx, cancel := context.WithTimeout(ctx, g.cfg.Timeout)
+	defer cancel()
+	if err := g.cache.Write(ctx, l.key, wrap(l.stamp, value), ttl); err != nil {
+		g.fail("write", err)
+	}
+}
+
+// Invalidate retires every entry that depends on deps. Call it after the
+// write committed and before the write is acknowledged. When the cache
+// cannot take the bump, the epoch is bumped instead; only when both fail
+// does it return an error (KindUnavailable), since then stale entries could
+// be served once the cache answers again.
+func (g *Guard) Invalidate(ctx context.Context, deps []string) error {
+	if len(deps) == 0 {
+		return nil
+	}
+	if g.trusted.Load() {
+		bctx, cancel := context.WithTimeout(ctx, g.cfg.Timeout)
+		err := g.cache.Bump(bctx, deps...)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		g.fail("bump", err)
+	}
+	e, err := g.epochs.Bump(context.WithoutCancel(ctx))
+	if err != nil {
+		g.fail("epoch", err)
+		return domain.Unavailable("the change is saved but the cache could not be invalidated", err)
+	}
+	g.raise(e)
+	return nil
+}
+
+// fail distrusts the cache after an error and logs it, at most once per
+// LogEvery.
+func (g *Guard) fail(op string, err error) {
+	g.failures.Add(1)
+	if g.trusted.Swap(false) {
+		g.metrics.state(g.epoch.Load(), false)
+	}
+	g.metrics.failed(op)
+	now := time.Now().UnixNano()
+	last := g.lastLog.Load()
+	if now-last >= int64(g.cfg.LogEvery) && g.lastLog.CompareAndSwap(last, now) {
+		g.log.Warn("cache unavailable, bypassing it", zap.String("op", op), zap.Error(err))
+	}
+}
+
+// raise moves the known epoch forward, never back.
+func (g *Guard) raise(e int64) {
+	for {
+		cur := g.epoch.Load()
+		if e <= cur || g.epoch.CompareAndSwap(cur, e) {
+			return
+		}
+	}
+}
+
+// watch keeps a subscription to the epoch. While it is down the Guard
+// cannot learn other processes' bumps, so it does not trust the cache.
+func (g *Guard) watch(ctx context.Context) {
+	defer g.done.Done()
+	for ctx.Err() == nil {
+		err := g.epochs.Watch(ctx, func(e int64) {
+			g.raise(e)
+			g.watching.Store(true)
+		})
+		g.watching.Store(false)
+		if ctx.Err() != nil {
+			return
+		}
+		g.fail("watch", err)
+		sleep(ctx, g.cfg.Probe)
+	}
+}
+
+// maintain probes the cache while it is not trusted and re-reads the epoch
+// while it is.
+func (g *Guard) maintain(ctx context.Context) {
+	defer g.done.Done()
+	lastRefresh := time.Now()
+	for ctx.Err() == nil {
+		if !g.trusted.Load() {
+			g.recover(ctx)
+			lastRefresh = time.Now()
+		} else if time.Since(lastRefresh) >= g.cfg.Refresh {
+			if e, err := g.epochs.Current(ctx); err == nil {
+				g.raise(e)
+				g.metrics.state(g.epoch.Load(), g.trusted.Load())
+			}
+			lastRefresh = time.Now()
+		}
+		sleep(ctx, g.cfg.Probe)
+	}
+}
+
+// recover trusts the cache again once it answers and the epoch watch is
+// live. It bumps the epoch first: entries written while this process was in
+// doubt (a write that timed out but landed, a Redis restored from an old
+// snapshot) must not be served.
+func (g *Guard) recover(ctx context.Context) {
+	if !g.watching.Load() {
+		return
+	}
+	seen := g.failures.Load()
+	pctx, cancel := context.WithTimeout(ctx, g.cfg.Timeout)
+	err := g.cache.Ping(pctx)
+	cancel()
+	if err != nil {
+		return
+	}
+	e, err := g.epochs.Bump(ctx)
+	if err != nil {
+		return
+	}
+	g.raise(e)
+	if g.failures.Load() != seen || !g.watching.Load() {
+		return
+	}
+	g.trusted.Store(true)
+	g.metrics.state(g.epoch.Load(), true)
+	g.log.Info("cache trusted", zap.Int64("epoch", g.epoch.Load()))
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// stamp is what an entry must carry to be current: the epoch and the
+// generations of its dependencies.
+func stamp(epoch int64, gens []int64) string {
+	b := make([]byte, 0, 16+20*len(gens))
+	b = append(b, 'e')
+	b = strconv.AppendInt(b, epoch, 10)
+	for i, n := range gens {
+		if i == 0 {
+			b = append(b, '/')
+		} else {
+			b = append(b, '.')
+		}
+		b = strconv.AppendInt(b, n, 10)
+	}
+	return string(b)
+}
+
+// The stored form of an entry is JSON an operator can read:
+// {"stamp":"e3/1764..","value":<the JSON value>}.
+const (
+	envelopeHead = `{"stamp":"`
+	envelopeMid  = `","value":`
+	envelopeTail = `}`
+)
+
+func wrap(stamp string, value []byte) []byte {
+	b := make([]byte, 0, len(envelopeHead)+len(stamp)+len(envelopeMid)+len(value)+1)
+	b = append(b, envelopeHead...)
+	b = append(b, stamp...)
+	b = append(b, envelopeMid...)
+	b = append(b, value...)
+	return append(b, envelopeTail...)
+}
+
+// unwrap returns the value of raw if raw carries exactly stamp.
+func unwrap(raw []byte, stamp string) ([]byte, bool) {
+	n := len(envelopeHead) + len(stamp) + len(envelopeMid)
+	if len(raw) < n+len(envelopeTail) {
+		return nil, false
+	}
+	if !bytes.HasPrefix(raw, []byte(envelopeHead)) ||
+		string(raw[len(envelopeHead):len(envelopeHead)+len(stamp)]) != stamp ||
+		!bytes.HasPrefix(raw[len(envelopeHead)+len(stamp):], []byte(envelopeMid)) ||
+		!bytes.HasSuffix(raw, []byte(envelopeTail)) {
+		return nil, false
+	}
+	return raw[n : len(raw)-len(envelopeTail)], true
+}

@@ -1,0 +1,129 @@
+package cache
+
+import (
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/etalase/etalase/domain"
+)
+
+// Prefix starts every key etalase writes to the cache.
+const Prefix = "etalase:"
+
+// The generations. An entry depends on a few of them; a write bumps the
+// ones its change can be seen through. The category names generation exists
+// because every product carries its category's name.
+const (
+	genProducts      = Prefix + "gen:products"
+	genCategories    = Prefix + "gen:categories"
+	genCategoryNames = Prefix + "gen:category-names"
+)
+
+func genProduct(id int64) string  { return Prefix + "gen:product:" + strconv.FormatInt(id, 10) }
+func genCategory(id int64) string { return Prefix + "gen:category:" + strconv.FormatInt(id, 10) }
+
+// productDeps are the generations one product's entries depend on.
+func productDeps(id int64) []string { return []string{genProduct(id), genCategoryNames} }
+
+// productListDeps are the generations every product list depends on.
+func productListDeps() []string { return []string{genProducts, genCategoryNames} }
+
+// categoryDeps are the generations one category's entries depend on.
+func categoryDeps(id int64) []string { return []string{genCategory(id)} }
+
+// categoryListDeps are the generations every category list depends on.
+func categoryListDeps() []string { return []string{genCategories} }
+
+// productWritten lists what a write of product id retires: the item and
+// every list (id 0: a create that failed, only the lists).
+func productWritten(id int64) []string {
+	if id <= 0 {
+		return []string{genProducts}
+	}
+	return []string{genProduct(id), genProducts}
+}
+
+// categoryWritten lists what a write of category id retires: the item, the
+// category lists, and every product entry, which embed category names.
+func categoryWritten(id int64) []string {
+	if id <= 0 {
+		return []string{genCategories}
+	}
+	return []string{genCategory(id), genCategories, genCategoryNames}
+}
+
+func productKey(id int64) string  { return Prefix + "product:" + strconv.FormatInt(id, 10) }
+func categoryKey(id int64) string { return Prefix + "category:" + strconv.FormatInt(id, 10) }
+
+// productListKey names one list variant by every input of the query, in a
+// fixed order, so equal queries share an entry.
+func productListKey(q domain.ProductQuery) string {
+	v := url.Values{}
+	v.Set("limit", strconv.Itoa(q.Limit))
+	v.Set("sort", q.Sort.String())
+	if q.After != nil {
+		v.Set("after", q.After.Encode())
+	}
+	if q.CategoryID != 0 {
+		v.Set("categoryId", strconv.FormatInt(q.CategoryID, 10))
+	}
+	if q.Q != "" {
+		v.Set("q", q.Q)
+	}
+	return Prefix + "products:" + v.Encode()
+}
+
+func categoryListKey(q domain.CategoryQuery) string {
+	v := url.Values{}
+	v.Set("limit", strconv.Itoa(q.Limit))
+	if q.After != nil {
+		v.Set("after", q.After.Encode())
+	}
+	return Prefix + "categories:" + v.Encode()
+}
+
+// responseKey names a cached HTTP response by its normalized target (path
+// and sorted, allow-listed query).
+func responseKey(target string) string { return Prefix + "http:" + target }
+
+// responseDeps says which generations the response to a GET of path
+// depends on; ok is false for paths the response cache does not serve.
+func responseDeps(path string) (deps []string, ok bool) {
+	rest, found := strings.CutPrefix(path, "/products")
+	if found {
+		if rest == "" {
+			return productListDeps(), true
+		}
+		if id, ok := pathID(rest); ok {
+			return productDeps(id), true
+		}
+		return nil, false
+	}
+	rest, found = strings.CutPrefix(path, "/categories")
+	if found {
+		if rest == "" {
+			return categoryListDeps(), true
+		}
+		if id, ok := pathID(rest); ok {
+			return categoryDeps(id), true
+		}
+	}
+	return nil, false
+}
+
+// pathID reads "/42" as 42; anything else (a sub-resource, a bad id) is not
+// an item path.
+func pathID(s string) (int64, bool) {
+	s, ok := strings.CutPrefix(s, "/")
+	if !ok || s == "" || s[0] == '0' {
+		return 0, false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+	}
+	id, err := strconv.ParseInt(s, 10, 64)
+	return id, err == nil && id > 0
+}

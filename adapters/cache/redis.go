@@ -1,0 +1,126 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/etalase/etalase/domain"
+)
+
+// advanceScript sets a generation to max(current+1, Redis's clock in
+// microseconds); with ARGV[1] "init" it does so only when the generation is
+// missing. Seeding from the clock means a generation lost to eviction or a
+// restart comes back larger than any value it had, so old stamps stay dead.
+// One key per call keeps it valid on Redis Cluster.
+const advanceScript = `
+local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+if ARGV[1] == 'init' and cur > 0 then
+  return cur
+end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local n = cur + 1
+if now > n then
+  n = now
+end
+redis.call('SET', KEYS[1], string.format('%.0f', n))
+return n
+`
+
+// Redis is domain.Cache on a go-redis client (single, sentinel or
+// cluster). Give the client short timeouts and no retries: a slow cache is
+// worth less than no cache.
+type Redis struct {
+	client redis.UniversalClient
+}
+
+var _ domain.Cache = (*Redis)(nil)
+
+// NewRedis returns the cache on client.
+func NewRedis(client redis.UniversalClient) *Redis {
+	return &Redis{client: client}
+}
+
+// Read pipelines a GET of every generation and of the entry: one round trip
+// on a single node.
+func (r *Redis) Read(ctx context.Context, key string, gens []string) ([]int64, []byte, error) {
+	cmds := make([]*redis.StringCmd, len(gens)+1)
+	_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, g := range gens {
+			cmds[i] = p.Get(ctx, g)
+		}
+		cmds[len(gens)] = p.Get(ctx, key)
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, nil, fmt.Errorf("read %s: %w", key, err)
+	}
+	out := make([]int64, len(gens))
+	for i, g := range gens {
+		n, err := cmds[i].Int64()
+		switch {
+		case errors.Is(err, redis.Nil):
+			if n, err = r.advance(ctx, g, "init"); err != nil {
+				return nil, nil, err
+			}
+		case err != nil:
+			return nil, nil, fmt.Errorf("read generation %s: %w", g, err)
+		}
+		out[i] = n
+	}
+	value, err := cmds[len(gens)].Bytes()
+	if errors.Is(err, redis.Nil) {
+		return out, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("read %s: %w", key, err)
+	}
+	return out, value, nil
+}
+
+// Write stores value at key for ttl.
+func (r *Redis) Write(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	if err := r.client.Set(ctx, key, value, ttl).Err(); err != nil {
+		return fmt.Errorf("write %s: %w", key, err)
+	}
+	return nil
+}
+
+// Bump advances every generation in gens, in one pipeline.
+func (r *Redis) Bump(ctx context.Context, gens ...string) error {
+	if len(gens) == 0 {
+		return nil
+	}
+	cmds, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, g := range gens {
+			p.Eval(ctx, advanceScript, []string{g}, "bump")
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("bump generations: %w", err)
+	}
+	for _, c := range cmds {
+		if err := c.Err(); err != nil {
+			return fmt.Errorf("bump generations: %w", err)
+		}
+	}
+	return nil
+}
+
+// Ping reports whether Redis answers.
+func (r *Redis) Ping(ctx context.Context) error {
+	return r.client.Ping(ctx).Err()
+}
+
+func (r *Redis) advance(ctx context.Context, gen, mode string) (int64, error) {
+	n, err := r.client.Eval(ctx, advanceScript, []string{gen}, mode).Int64()
+	if err != nil {
+		return 0, fmt.Errorf("advance generation %s: %w", gen, err)
+	}
+	return n, nil
+}

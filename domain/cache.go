@@ -1,0 +1,43 @@
+package domain
+
+import (
+	"context"
+	"time"
+)
+
+// Cache is a shared store of generation-stamped entries. A generation is a
+// counter named by a key (for example "etalase:gen:products"); an entry is
+// valid only for the generations it was computed under, so bumping one
+// generation retires every entry that depends on it at once, without
+// finding those entries. The caller, not the Cache, decides what an entry
+// depends on and compares generations.
+type Cache interface {
+	// Read returns, in one round trip where the store allows it, the current
+	// value of each generation in gens (in order) and the bytes stored at
+	// key, nil if none. A generation the store does not hold is created
+	// with a value greater than any it could have had before, so an entry
+	// stamped before a loss of generations never matches again.
+	Read(ctx context.Context, key string, gens []string) ([]int64, []byte, error)
+	// Write stores value at key for ttl.
+	Write(ctx context.Context, key string, value []byte, ttl time.Duration) error
+	// Bump advances every generation in gens.
+	Bump(ctx context.Context, gens ...string) error
+	// Ping reports whether the store answers.
+	Ping(ctx context.Context) error
+}
+
+// CacheEpoch is the durable cache epoch, kept beside the data (not in the
+// cache). Every cache entry is stamped with the epoch it was computed in; a
+// write that could not bump its generations bumps the epoch instead, which
+// retires every entry of every process once they learn the new value.
+type CacheEpoch interface {
+	// Current returns the epoch.
+	Current(ctx context.Context) (int64, error)
+	// Bump advances the epoch, tells every watcher, and returns the new value.
+	Bump(ctx context.Context) (int64, error)
+	// Watch subscribes to epoch changes, then calls fn with the current
+	// epoch and again with every later one, until ctx ends or the
+	// subscription breaks; it returns why it stopped. The first call of fn
+	// means the subscription is live.
+	Watch(ctx context.Context, fn func(epoch int64)) error
+}
