@@ -24,7 +24,7 @@ CREATE TABLE products (
     name        text        NOT NULL,
     description text,
     price_cents bigint      NOT NULL,
-    stock       integer     NOT NULL DEFAULT 0,
+    stock       bigint      NOT NULL DEFAULT 0,
     category_id bigint      NOT NULL,
     version     bigint      NOT NULL DEFAULT 1,
     created_at  timestamptz NOT NULL DEFAULT now(),
@@ -35,7 +35,7 @@ CREATE TABLE products (
     CONSTRAINT products_name_length CHECK (char_length(name) BETWEEN 1 AND 200),
     CONSTRAINT products_description_length CHECK (char_length(description) <= 2000),
     CONSTRAINT products_price_range CHECK (price_cents BETWEEN 0 AND 999999999999),
-    CONSTRAINT products_stock_range CHECK (stock >= 0),
+    CONSTRAINT products_stock_range CHECK (stock BETWEEN 0 AND 2147483647),
     CONSTRAINT products_version_positive CHECK (version >= 1)
 );
 

@@ -191,49 +191,15 @@ var productOrders = map[domain.Sort]productOrder{
 // filtered by category and name. It reads one row more than the page to
 // know whether a next page exists.
 func (r *ProductRepo) List(ctx context.Context, q domain.ProductQuery) (domain.ProductPage, error) {
-	order, ok := productOrders[q.Sort]
-	if !ok {
-		return domain.ProductPage{}, domain.Invalid("bad sort", domain.FieldError{Field: "sort", Message: "is not a sort this list knows"})
-	}
 	limit := q.Limit
 	if limit <= 0 {
 		limit = domain.DefaultPageSize
 	}
-	var args []any
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
+	sql, args, err := listProductsQuery(q, limit+1)
+	if err != nil {
+		return domain.ProductPage{}, err
 	}
-	var where []string
-	if q.CategoryID != 0 {
-		where = append(where, filterCategory+arg(q.CategoryID))
-	}
-	if q.Q != "" {
-		where = append(where, fmt.Sprintf(filterName, arg(escapeLike(q.Q))))
-	}
-	if q.After != nil {
-		key, err := cursorKey(q.Sort.Field, q.After.Key)
-		if err != nil {
-			return domain.ProductPage{}, err
-		}
-		keyPlaceholder := ""
-		if key != nil {
-			keyPlaceholder = arg(key)
-		}
-		where = append(where, fmt.Sprintf(order.after, keyPlaceholder, arg(q.After.ID)))
-	}
-	var sql strings.Builder
-	sql.WriteString(listProducts)
-	if len(where) > 0 {
-		sql.WriteString("\n\t\tWHERE ")
-		sql.WriteString(strings.Join(where, " AND "))
-	}
-	sql.WriteString("\n\t\tORDER BY ")
-	sql.WriteString(order.orderBy)
-	sql.WriteString("\n\t\tLIMIT ")
-	sql.WriteString(arg(limit + 1))
-
-	rows, err := r.db.Query(ctx, sql.String(), args...)
+	rows, err := r.db.Query(ctx, sql, args...)
 	if err != nil {
 		return domain.ProductPage{}, mapError("postgres: list products", err)
 	}
@@ -251,6 +217,50 @@ func (r *ProductRepo) List(ctx context.Context, q domain.ProductQuery) (domain.P
 		page.Next = &domain.Cursor{Sort: q.Sort.String(), Key: sortKey(q.Sort.Field, last), ID: last.ID}
 	}
 	return page, nil
+}
+
+// listProductsQuery assembles the list statement of q from the constant
+// parts above, reading at most fetch rows, and returns it with its
+// arguments. Values only ever travel as arguments.
+func listProductsQuery(q domain.ProductQuery, fetch int) (string, []any, error) {
+	order, ok := productOrders[q.Sort]
+	if !ok {
+		return "", nil, domain.Invalid("bad sort", domain.FieldError{Field: "sort", Message: "is not a sort this list knows"})
+	}
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	var where []string
+	if q.CategoryID != 0 {
+		where = append(where, filterCategory+arg(q.CategoryID))
+	}
+	if q.Q != "" {
+		where = append(where, fmt.Sprintf(filterName, arg(escapeLike(q.Q))))
+	}
+	if q.After != nil {
+		key, err := cursorKey(q.Sort.Field, q.After.Key)
+		if err != nil {
+			return "", nil, err
+		}
+		keyPlaceholder := ""
+		if key != nil {
+			keyPlaceholder = arg(key)
+		}
+		where = append(where, fmt.Sprintf(order.after, keyPlaceholder, arg(q.After.ID)))
+	}
+	var sql strings.Builder
+	sql.WriteString(listProducts)
+	if len(where) > 0 {
+		sql.WriteString("\n\t\tWHERE ")
+		sql.WriteString(strings.Join(where, " AND "))
+	}
+	sql.WriteString("\n\t\tORDER BY ")
+	sql.WriteString(order.orderBy)
+	sql.WriteString("\n\t\tLIMIT ")
+	sql.WriteString(arg(fetch))
+	return sql.String(), args, nil
 }
 
 // sortKey is the textual form of p's value of the sort field, as a cursor
