@@ -1,0 +1,244 @@
+package memory
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/etalase/etalase/domain"
+)
+
+var _ domain.ProductRepository = products{}
+
+// products is the ProductRepository of a Store.
+type products struct{ s *Store }
+
+func (r products) Get(ctx context.Context, id int64) (domain.Product, error) {
+	var p domain.Product
+	err := r.s.do(ctx, func(st *state) error {
+		var err error
+		p, err = st.product(id)
+		return err
+	})
+	return p, err
+}
+
+// product returns a product with its category name filled.
+func (st *state) product(id int64) (domain.Product, error) {
+	p, ok := st.products[id]
+	if !ok {
+		return domain.Product{}, domain.NotFound("product %d not found", id)
+	}
+	return st.withCategory(p), nil
+}
+
+func (st *state) withCategory(p domain.Product) domain.Product {
+	p.CategoryName = st.categories[p.CategoryID].Name
+	return p
+}
+
+func (r products) List(ctx context.Context, q domain.ProductQuery) (domain.ProductPage, error) {
+	if err := q.Validate(); err != nil {
+		return domain.ProductPage{}, err
+	}
+	var after *domain.Product
+	if q.After != nil {
+		p, err := cursorRow(*q.After, q.Sort.Field)
+		if err != nil {
+			return domain.ProductPage{}, err
+		}
+		after = &p
+	}
+	needle := strings.ToLower(q.Q)
+	var page domain.ProductPage
+	err := r.s.do(ctx, func(st *state) error {
+		var rows []domain.Product
+		for _, p := range st.products {
+			if q.CategoryID != 0 && p.CategoryID != q.CategoryID {
+				continue
+			}
+			if needle != "" && !strings.Contains(strings.ToLower(p.Name), needle) {
+				continue
+			}
+			if after != nil && compareProducts(p, *after, q.Sort) <= 0 {
+				continue
+			}
+			rows = append(rows, p)
+		}
+		slices.SortFunc(rows, func(a, b domain.Product) int { return compareProducts(a, b, q.Sort) })
+		if len(rows) > q.Limit {
+			rows = rows[:q.Limit]
+			last := rows[len(rows)-1]
+			page.Next = &domain.Cursor{Sort: q.Sort.String(), Key: cursorKey(last, q.Sort.Field), ID: last.ID}
+		}
+		page.Items = make([]domain.Product, len(rows))
+		for i, p := range rows {
+			page.Items[i] = st.withCategory(p)
+		}
+		return nil
+	})
+	return page, err
+}
+
+// compareProducts orders products by the sort field, ties broken by id, the
+// whole order reversed for a descending sort: the order of the PostgreSQL
+// adapter's row comparison (field, id).
+func compareProducts(a, b domain.Product, s domain.Sort) int {
+	var c int
+	switch s.Field {
+	case domain.SortByName:
+		c = strings.Compare(a.Name, b.Name)
+	case domain.SortByPrice:
+		c = cmp.Compare(a.Price, b.Price)
+	case domain.SortByCreatedAt:
+		c = a.CreatedAt.Compare(b.CreatedAt)
+	}
+	if c == 0 {
+		c = cmp.Compare(a.ID, b.ID)
+	}
+	if s.Desc {
+		c = -c
+	}
+	return c
+}
+
+// cursorKey is the textual form of p's sort value that a cursor carries.
+func cursorKey(p domain.Product, f domain.SortField) string {
+	switch f {
+	case domain.SortByName:
+		return p.Name
+	case domain.SortByPrice:
+		return strconv.FormatInt(int64(p.Price), 10)
+	case domain.SortByCreatedAt:
+		return p.CreatedAt.UTC().Format(time.RFC3339Nano)
+	}
+	return ""
+}
+
+// cursorRow turns a cursor back into a product holding only the values the
+// order compares, so a page starts after the cursor's position even when
+// the row it came from has since changed or gone.
+func cursorRow(c domain.Cursor, f domain.SortField) (domain.Product, error) {
+	bad := domain.Invalid("bad cursor", domain.FieldError{Field: "cursor", Message: "is not a cursor this service issued"})
+	p := domain.Product{ID: c.ID}
+	switch f {
+	case domain.SortByName:
+		p.Name = c.Key
+	case domain.SortByPrice:
+		n, err := strconv.ParseInt(c.Key, 10, 64)
+		if err != nil {
+			return p, bad
+		}
+		p.Price = domain.Price(n)
+	case domain.SortByCreatedAt:
+		t, err := time.Parse(time.RFC3339Nano, c.Key)
+		if err != nil {
+			return p, bad
+		}
+		p.CreatedAt = t
+	default:
+		if c.Key != "" {
+			return p, bad
+		}
+	}
+	return p, nil
+}
+
+func (r products) Create(ctx context.Context, f domain.ProductFields) (domain.Product, error) {
+	var p domain.Product
+	err := r.s.do(ctx, func(st *state) error {
+		if err := st.checkProduct(0, f); err != nil {
+			return err
+		}
+		st.lastProduct++
+		t := r.s.now()
+		p = product(st.lastProduct, f, 1, t, t)
+		st.products[p.ID] = p
+		p = st.withCategory(p)
+		return nil
+	})
+	return p, err
+}
+
+func (r products) Update(ctx context.Context, id, version int64, f domain.ProductFields) (domain.Product, error) {
+	var p domain.Product
+	err := r.s.do(ctx, func(st *state) error {
+		cur, ok := st.products[id]
+		if !ok {
+			return domain.NotFound("product %d not found", id)
+		}
+		if cur.Version != version {
+			return domain.PreconditionFailed("the product has changed since the given version")
+		}
+		if err := st.checkProduct(id, f); err != nil {
+			return err
+		}
+		p = product(id, f, cur.Version+1, cur.CreatedAt, r.s.now())
+		st.products[id] = p
+		p = st.withCategory(p)
+		return nil
+	})
+	return p, err
+}
+
+// product builds a stored product; it copies the optional strings so the
+// caller's pointers never alias the store's values.
+func product(id int64, f domain.ProductFields, version int64, created, updated time.Time) domain.Product {
+	return domain.Product{
+		ID:          id,
+		SKU:         clonePtr(f.SKU),
+		Name:        f.Name,
+		Description: clonePtr(f.Description),
+		Price:       f.Price,
+		Stock:       f.Stock,
+		CategoryID:  f.CategoryID,
+		Version:     version,
+		CreatedAt:   created,
+		UpdatedAt:   updated,
+	}
+}
+
+// checkProduct enforces what PostgreSQL's constraints enforce: an existing
+// category and a unique sku among the other products.
+func (st *state) checkProduct(id int64, f domain.ProductFields) error {
+	if _, ok := st.categories[f.CategoryID]; !ok {
+		return domain.Invalid("the category does not exist",
+			domain.FieldError{Field: "categoryId", Message: "does not name an existing category"})
+	}
+	if f.SKU != nil {
+		for _, o := range st.products {
+			if o.ID != id && o.SKU != nil && *o.SKU == *f.SKU {
+				return domain.Conflict("a product with this sku already exists",
+					domain.FieldError{Field: "sku", Message: "is already used by another product"})
+			}
+		}
+	}
+	return nil
+}
+
+// Delete removes the product and its reports.
+func (r products) Delete(ctx context.Context, id int64) error {
+	return r.s.do(ctx, func(st *state) error {
+		if _, ok := st.products[id]; !ok {
+			return domain.NotFound("product %d not found", id)
+		}
+		delete(st.products, id)
+		for rid, rep := range st.reports {
+			if rep.ProductID == id {
+				delete(st.reports, rid)
+			}
+		}
+		return nil
+	})
+}
+
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
+}

@@ -1,0 +1,207 @@
+package contract
+
+import (
+	"time"
+
+	"github.com/etalase/etalase/domain"
+)
+
+func testProductCreateGet(f *fixture) {
+	t := f.t
+	books := f.category("books")
+	want := domain.ProductFields{SKU: ptr("BK-0042"), Name: "go in action", Description: ptr("a book"),
+		Price: 1999, Stock: 7, CategoryID: books.ID}
+	start := time.Now()
+	p := f.product(want)
+	end := time.Now()
+	if p.ID <= 0 {
+		t.Fatalf("created product has id %d, want a positive id", p.ID)
+	}
+	checkProductFields(t, "created product", p, want)
+	if p.Version != 1 {
+		t.Fatalf("created product has version %d, want 1", p.Version)
+	}
+	if p.CategoryName != "books" {
+		t.Fatalf("created product has category name %q, want %q", p.CategoryName, "books")
+	}
+	between(t, "createdAt", p.CreatedAt, start, end)
+	if !sameTime(p.UpdatedAt, p.CreatedAt) {
+		t.Fatalf("new product: updatedAt %v differs from createdAt %v", p.UpdatedAt, p.CreatedAt)
+	}
+	got, err := f.s.Products().Get(f.ctx, p.ID)
+	if err != nil {
+		t.Fatalf("Get(%d): %v", p.ID, err)
+	}
+	checkProduct(t, "Get after Create", got, p)
+
+	// Optional fields may be absent, on as many products as like.
+	bare := fields(books.ID, "bare", 0, 0)
+	q1, q2 := f.product(bare), f.product(bare)
+	if q1.ID == q2.ID || q1.ID == p.ID {
+		t.Fatalf("ids %d, %d, %d are not distinct", p.ID, q1.ID, q2.ID)
+	}
+	got, err = f.s.Products().Get(f.ctx, q2.ID)
+	if err != nil {
+		t.Fatalf("Get(%d): %v", q2.ID, err)
+	}
+	checkProductFields(t, "product without sku and description", got, bare)
+	checkProduct(t, "Get after Create", got, q2)
+
+	_, err = f.s.Products().Get(f.ctx, q2.ID+1000)
+	wantKind(t, "Get of a missing product", err, domain.KindNotFound, "")
+}
+
+func testProductSKUUnique(f *fixture) {
+	t := f.t
+	c := f.category("tools")
+	first := fields(c.ID, "hammer", 1000, 1)
+	first.SKU = ptr("T-1")
+	a := f.product(first)
+	dup := fields(c.ID, "another hammer", 1200, 1)
+	dup.SKU = ptr("T-1")
+	_, err := f.s.Products().Create(f.ctx, dup)
+	wantKind(t, "Create with a taken sku", err, domain.KindConflict, "sku")
+
+	dup.SKU = ptr("T-2")
+	b := f.product(dup)
+	dup.SKU = ptr("T-1")
+	_, err = f.s.Products().Update(f.ctx, b.ID, b.Version, dup)
+	wantKind(t, "Update to a taken sku", err, domain.KindConflict, "sku")
+	got, err := f.s.Products().Get(f.ctx, b.ID)
+	if err != nil {
+		t.Fatalf("Get(%d): %v", b.ID, err)
+	}
+	checkProduct(t, "product after a refused update", got, b)
+
+	// Keeping one's own sku is no conflict.
+	first.Stock = 5
+	if _, err := f.s.Products().Update(f.ctx, a.ID, a.Version, first); err != nil {
+		t.Fatalf("Update keeping its own sku: %v", err)
+	}
+	// A freed sku can be taken.
+	if err := f.s.Products().Delete(f.ctx, a.ID); err != nil {
+		t.Fatalf("Delete(%d): %v", a.ID, err)
+	}
+	if _, err := f.s.Products().Update(f.ctx, b.ID, b.Version, dup); err != nil {
+		t.Fatalf("Update to a freed sku: %v", err)
+	}
+}
+
+func testProductUnknownCategory(f *fixture) {
+	t := f.t
+	c := f.category("garden")
+	missing := c.ID + 1000
+	_, err := f.s.Products().Create(f.ctx, fields(missing, "rake", 500, 1))
+	wantKind(t, "Create with a missing category", err, domain.KindInvalid, "categoryId")
+
+	p := f.product(fields(c.ID, "rake", 500, 1))
+	_, err = f.s.Products().Update(f.ctx, p.ID, p.Version, fields(missing, "rake", 500, 1))
+	wantKind(t, "Update to a missing category", err, domain.KindInvalid, "categoryId")
+	got, err := f.s.Products().Get(f.ctx, p.ID)
+	if err != nil {
+		t.Fatalf("Get(%d): %v", p.ID, err)
+	}
+	checkProduct(t, "product after a refused update", got, p)
+}
+
+func testProductUpdate(f *fixture) {
+	t := f.t
+	books, games := f.category("books"), f.category("games")
+	orig := domain.ProductFields{SKU: ptr("G-1"), Name: "chess", Description: ptr("wooden"), Price: 2500, Stock: 3, CategoryID: books.ID}
+	p := f.product(orig)
+
+	changed := domain.ProductFields{SKU: ptr("G-2"), Name: "chess set", Description: ptr("wooden, boxed"),
+		Price: 2999, Stock: 4, CategoryID: games.ID}
+	start := time.Now()
+	v2, err := f.s.Products().Update(f.ctx, p.ID, 1, changed)
+	end := time.Now()
+	if err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+	checkProductFields(t, "updated product", v2, changed)
+	if v2.ID != p.ID || v2.Version != 2 || v2.CategoryName != "games" {
+		t.Fatalf("updated product: id %d version %d category %q, want id %d version 2 category games",
+			v2.ID, v2.Version, v2.CategoryName, p.ID)
+	}
+	if !sameTime(v2.CreatedAt, p.CreatedAt) {
+		t.Fatalf("update changed createdAt from %v to %v", p.CreatedAt, v2.CreatedAt)
+	}
+	between(t, "updatedAt", v2.UpdatedAt, start, end)
+	if v2.UpdatedAt.Before(p.UpdatedAt) {
+		t.Fatalf("updatedAt went back from %v to %v", p.UpdatedAt, v2.UpdatedAt)
+	}
+	got, err := f.s.Products().Get(f.ctx, p.ID)
+	if err != nil {
+		t.Fatalf("Get(%d): %v", p.ID, err)
+	}
+	checkProduct(t, "Get after Update", got, v2)
+
+	_, err = f.s.Products().Update(f.ctx, p.ID, 1, orig)
+	wantKind(t, "Update with a stale version", err, domain.KindPrecondition, "")
+	_, err = f.s.Products().Update(f.ctx, p.ID+1000, 1, orig)
+	wantKind(t, "Update of a missing product", err, domain.KindNotFound, "")
+
+	// Optional fields can be cleared; every update counts, even one that
+	// changes nothing.
+	cleared := changed
+	cleared.SKU, cleared.Description = nil, nil
+	v3, err := f.s.Products().Update(f.ctx, p.ID, 2, cleared)
+	if err != nil {
+		t.Fatalf("Update clearing sku and description: %v", err)
+	}
+	checkProductFields(t, "cleared product", v3, cleared)
+	v4, err := f.s.Products().Update(f.ctx, p.ID, 3, cleared)
+	if err != nil {
+		t.Fatalf("Update changing nothing: %v", err)
+	}
+	if v3.Version != 3 || v4.Version != 4 {
+		t.Fatalf("versions %d, %d, want 3, 4", v3.Version, v4.Version)
+	}
+}
+
+func testProductDelete(f *fixture) {
+	t := f.t
+	c := f.category("kitchen")
+	p := f.product(fields(c.ID, "kettle", 3000, 2))
+	other := f.product(fields(c.ID, "pan", 2000, 2))
+	r := f.report(p.ID)
+	kept := f.report(other.ID)
+
+	if err := f.s.Products().Delete(f.ctx, p.ID); err != nil {
+		t.Fatalf("Delete(%d): %v", p.ID, err)
+	}
+	_, err := f.s.Products().Get(f.ctx, p.ID)
+	wantKind(t, "Get of a deleted product", err, domain.KindNotFound, "")
+	wantKind(t, "second Delete", f.s.Products().Delete(f.ctx, p.ID), domain.KindNotFound, "")
+	_, err = f.s.Reports().Get(f.ctx, r.ID)
+	wantKind(t, "Get of a deleted product's report", err, domain.KindNotFound, "")
+	if _, err := f.s.Reports().Get(f.ctx, kept.ID); err != nil {
+		t.Fatalf("another product's report is gone: %v", err)
+	}
+	if _, err := f.s.Products().Get(f.ctx, other.ID); err != nil {
+		t.Fatalf("another product is gone: %v", err)
+	}
+}
+
+func testProductCategoryName(f *fixture) {
+	t := f.t
+	c := f.category("toys")
+	p := f.product(fields(c.ID, "yoyo", 300, 9))
+	if _, err := f.s.Categories().Update(f.ctx, c.ID, c.Version, domain.CategoryFields{Name: "games and toys"}); err != nil {
+		t.Fatalf("rename category: %v", err)
+	}
+	got, err := f.s.Products().Get(f.ctx, p.ID)
+	if err != nil {
+		t.Fatalf("Get(%d): %v", p.ID, err)
+	}
+	if got.CategoryName != "games and toys" {
+		t.Fatalf("Get after a category rename: category name %q, want %q", got.CategoryName, "games and toys")
+	}
+	page, err := f.s.Products().List(f.ctx, domain.ProductQuery{Limit: 10, Sort: domain.Sort{Field: domain.SortByID}})
+	if err != nil {
+		t.Fatalf("List: %v", err)
+	}
+	if len(page.Items) != 1 || page.Items[0].CategoryName != "games and toys" {
+		t.Fatalf("List after a category rename: %v, want one product of category %q", page.Items, "games and toys")
+	}
+}
