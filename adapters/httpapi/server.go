@@ -41,6 +41,14 @@ type Config struct {
 	ReadyTimeout time.Duration
 	// RetryAfter is what a 503 tells clients to wait; 0 means 5s.
 	RetryAfter time.Duration
+	// Observe, when set, wraps every request outermost (the metrics
+	// middleware), so it sees the status the error handler chose.
+	Observe fiber.Handler
+	// Cache, when set, runs before the product and category routes (the
+	// response cache).
+	Cache fiber.Handler
+	// Metrics, when set, answers GET /metrics.
+	Metrics fiber.Handler
 }
 
 func (c Config) withDefaults() Config {
@@ -120,7 +128,13 @@ func New(cfg Config, catalog *application.Catalog, log *zap.Logger, checks []Che
 // through requireKey and the admin routes through requireAdmin.
 func (s *Server) routes() {
 	app := s.app
+	if s.cfg.Observe != nil {
+		app.Use(s.cfg.Observe)
+	}
 	app.Use(s.requestID, s.accessLog, recoverPanics())
+	if s.cfg.Metrics != nil {
+		app.Get("/metrics", s.cfg.Metrics)
+	}
 
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)
@@ -128,6 +142,9 @@ func (s *Server) routes() {
 	app.Get("/docs", s.docs)
 	app.Get("/docs/"+redocAsset, s.docsScript)
 
+	if s.cfg.Cache != nil {
+		app.Use(s.cfg.Cache)
+	}
 	app.Get("/products", s.listProducts)
 	app.Post("/products", s.requireKey, s.createProduct)
 	app.Get("/products/:id", s.getProduct)

@@ -1,0 +1,202 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// HeaderXCache tells a client whether the response came from the cache:
+// HIT, MISS, or BYPASS when the cache is off or unavailable.
+const HeaderXCache = "X-Cache"
+
+// The values of X-Cache.
+const (
+	CacheHit    = "HIT"
+	CacheMiss   = "MISS"
+	CacheBypass = "BYPASS"
+)
+
+// ResponseStore keeps whole GET responses for the response cache. Lookup
+// receives the normalized target (path, then "?" and the sorted,
+// allow-listed query when there is one) and answers with the stored bytes
+// and CacheHit; with CacheMiss and a function that stores the response
+// computed now (ttl 0: the store's default); or with CacheBypass. The
+// store decides what a response depends on and retires it when that
+// changes; the cache adapter implements it.
+type ResponseStore interface {
+	Lookup(ctx context.Context, target string) (cached []byte, state string, fill func(ctx context.Context, value []byte, ttl time.Duration))
+}
+
+// CacheRule is the response cache's setting for one route.
+type CacheRule struct {
+	// Off opts the route out: its responses say BYPASS.
+	Off bool
+	// TTL overrides the store's default lifetime of the route's entries.
+	TTL time.Duration
+	// Query lists the query parameters that select the response; they are
+	// part of the key, sorted. Others do not change a 200 response (a bad
+	// one is a 400, which is never cached), so they are left out.
+	Query []string
+}
+
+// ResponseCacheConfig configures ResponseCache.
+type ResponseCacheConfig struct {
+	// Store holds the responses; nil turns the cache off (every cacheable
+	// route says BYPASS).
+	Store ResponseStore
+	// Rules are by route template ("/products/:id"); a route without a
+	// rule is not cached and gets no X-Cache header.
+	Rules map[string]CacheRule
+	// Bypassed, if set, is called for every response the cache was off for.
+	Bypassed func()
+}
+
+// DefaultCacheRules caches the reads of products and categories, items and
+// list pages, keyed by every query parameter their handlers read.
+func DefaultCacheRules() map[string]CacheRule {
+	return map[string]CacheRule{
+		"/products":       {Query: []string{"categoryId", "cursor", "limit", "q", "sort"}},
+		"/products/:id":   {},
+		"/categories":     {Query: []string{"cursor", "limit"}},
+		"/categories/:id": {},
+	}
+}
+
+// cachedResponse is the stored form of a 200 response, JSON so an operator
+// can read it.
+type cachedResponse struct {
+	ContentType string          `json:"contentType"`
+	ETag        string          `json:"etag,omitempty"`
+	Body        json.RawMessage `json:"body"`
+}
+
+// ResponseCache is the global GET response cache (the seed tutorial's
+// CacheInterceptor): a hit is answered from the store, with its ETag and a
+// 304 when If-None-Match names it, without running the handler; a miss runs
+// the handler and stores its response if it is a 200.
+func ResponseCache(cfg ResponseCacheConfig) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if c.Method() != fiber.MethodGet {
+			return c.Next()
+		}
+		path := strings.TrimSuffix(c.Path(), "/")
+		rule, ok := cfg.Rules[routeTemplate(path)]
+		if !ok {
+			return c.Next()
+		}
+		if rule.Off || cfg.Store == nil {
+			c.Set(HeaderXCache, CacheBypass)
+			if cfg.Bypassed != nil && !rule.Off {
+				cfg.Bypassed()
+			}
+			return c.Next()
+		}
+		target := path
+		if q := normalizedQuery(c, rule.Query); q != "" {
+			target += "?" + q
+		}
+		cached, state, fill := cfg.Store.Lookup(c.UserContext(), target)
+		if state == CacheHit {
+			var r cachedResponse
+			if err := json.Unmarshal(cached, &r); err == nil {
+				return replay(c, r)
+			}
+			state = CacheBypass
+			fill = nil
+		}
+		ifNoneMatch := c.Get(fiber.HeaderIfNoneMatch)
+		if fill != nil && ifNoneMatch != "" {
+			// Let the handler write the full response so it can be stored;
+			// the 304 is decided below.
+			ifNoneMatch = strings.Clone(ifNoneMatch)
+			c.Request().Header.Del(fiber.HeaderIfNoneMatch)
+		}
+		err := c.Next()
+		c.Set(HeaderXCache, state)
+		if err != nil || fill == nil || c.Response().StatusCode() != fiber.StatusOK {
+			return err
+		}
+		body := c.Response().Body()
+		if !json.Valid(body) {
+			return nil
+		}
+		r := cachedResponse{
+			ContentType: string(c.Response().Header.ContentType()),
+			ETag:        string(c.Response().Header.Peek(fiber.HeaderETag)),
+			Body:        body,
+		}
+		if b, err := json.Marshal(r); err == nil {
+			fill(c.UserContext(), b, rule.TTL)
+		}
+		if r.ETag != "" && noneMatch(ifNoneMatch, r.ETag) {
+			c.Status(fiber.StatusNotModified)
+			c.Response().ResetBody()
+		}
+		return nil
+	}
+}
+
+// replay answers from a stored response.
+func replay(c *fiber.Ctx, r cachedResponse) error {
+	c.Set(HeaderXCache, CacheHit)
+	if r.ETag != "" {
+		c.Set(fiber.HeaderETag, r.ETag)
+		if noneMatch(c.Get(fiber.HeaderIfNoneMatch), r.ETag) {
+			return c.SendStatus(fiber.StatusNotModified)
+		}
+	}
+	c.Set(fiber.HeaderContentType, r.ContentType)
+	return c.Status(fiber.StatusOK).Send(r.Body)
+}
+
+// routeTemplate maps a path to the template of the cacheable route it
+// would match ("" for none). Only the resources the cache knows are named.
+func routeTemplate(path string) string {
+	for _, res := range []string{"/products", "/categories"} {
+		rest, ok := strings.CutPrefix(path, res)
+		switch {
+		case !ok:
+			continue
+		case rest == "":
+			return res
+		case rest[0] == '/' && len(rest) > 1 && !strings.Contains(rest[1:], "/"):
+			return res + "/:id"
+		}
+	}
+	return ""
+}
+
+// normalizedQuery keeps the allow-listed parameters, the first value of
+// each as the handlers read them, sorted by name and escaped.
+func normalizedQuery(c *fiber.Ctx, allowed []string) string {
+	if len(allowed) == 0 {
+		return ""
+	}
+	names := make([]string, 0, len(allowed))
+	args := c.Request().URI().QueryArgs()
+	for _, name := range allowed {
+		if args.Has(name) {
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	for i, name := range names {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(url.QueryEscape(name))
+		b.WriteByte('=')
+		b.WriteString(url.QueryEscape(string(args.Peek(name))))
+	}
+	return b.String()
+}
