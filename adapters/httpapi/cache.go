@@ -11,6 +11,10 @@ import (
 	"github.com/gofiber/fiber/v2"
 )
 
+// localCacheRoute holds the route template of a request the response cache
+// handled.
+const localCacheRoute = "etalase.cacheRoute"
+
 // HeaderXCache tells a client whether the response came from the cache:
 // HIT, MISS, or BYPASS when the cache is off or unavailable.
 const HeaderXCache = "X-Cache"
@@ -86,10 +90,13 @@ func ResponseCache(cfg ResponseCacheConfig) fiber.Handler {
 			return c.Next()
 		}
 		path := strings.TrimSuffix(c.Path(), "/")
-		rule, ok := cfg.Rules[routeTemplate(path)]
+		route := routeTemplate(path)
+		rule, ok := cfg.Rules[route]
 		if !ok {
 			return c.Next()
 		}
+		// A hit never reaches the route; the metrics still name it.
+		c.Locals(localCacheRoute, route)
 		if rule.Off || cfg.Store == nil {
 			c.Set(HeaderXCache, CacheBypass)
 			if cfg.Bypassed != nil && !rule.Off {

@@ -102,7 +102,7 @@ func (s *Server) patchCategory(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	ifMatch, err := ifMatchVersion(c)
+	ifMatch, err := ifMatchVersion(c.Get(fiber.HeaderIfMatch))
 	if err != nil {
 		return err
 	}

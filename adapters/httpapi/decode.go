@@ -240,8 +240,14 @@ func shapeErrors(req any) domain.FieldErrors {
 	return out
 }
 
+var priceType = reflect.TypeOf(domain.Price(0))
+
 func shapeMessage(fe validator.FieldError) string {
 	isText := fe.Kind() == reflect.String
+	if fe.Type() == priceType && fe.Tag() != "required" {
+		// The validator sees cents; the client wrote a decimal.
+		return "must be between 0 and " + domain.MaxPrice.String()
+	}
 	switch fe.Tag() {
 	case "required":
 		return "is required"

@@ -48,6 +48,8 @@ func (m *Metrics) Middleware() fiber.Handler {
 		route := "unmatched"
 		if r := c.Route(); r != nil && r.Method != "USE" {
 			route = r.Path
+		} else if cached, ok := c.Locals(localCacheRoute).(string); ok {
+			route = cached
 		}
 		method := string([]byte(c.Method()))
 		status := strconv.Itoa(c.Response().StatusCode())

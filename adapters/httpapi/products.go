@@ -257,7 +257,7 @@ func (s *Server) patchProduct(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	ifMatch, err := ifMatchVersion(c)
+	ifMatch, err := ifMatchVersion(c.Get(fiber.HeaderIfMatch))
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,160 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/etalase/etalase/domain"
+)
+
+func members(t *testing.T, body string) *object {
+	t.Helper()
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(body), &m); err != nil {
+		t.Fatalf("test body %s: %v", body, err)
+	}
+	return newObject(m)
+}
+
+func TestObjectInteger(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		body    string
+		want    member[int64]
+		wantErr string
+	}{
+		{`{}`, member[int64]{}, ""},
+		{`{"n": 7}`, member[int64]{present: true, value: 7}, ""},
+		{`{"n": -3}`, member[int64]{present: true, value: -3}, ""},
+		{`{"n": null}`, member[int64]{present: true, null: true}, ""},
+		{`{"n": 1.5}`, member[int64]{present: true}, "must be an integer"},
+		{`{"n": 1e3}`, member[int64]{present: true}, "must be an integer"},
+		{`{"n": "7"}`, member[int64]{present: true}, "must be an integer"},
+		{`{"n": true}`, member[int64]{present: true}, "must be an integer"},
+		{`{"n": 99999999999999999999999999}`, member[int64]{present: true}, "is out of range"},
+	}
+	for _, tt := range tests {
+		o := members(t, tt.body)
+		got := o.integer("n")
+		if got != tt.want {
+			t.Errorf("%s: got %+v, want %+v", tt.body, got, tt.want)
+		}
+		checkOneError(t, tt.body, o.errs, "n", tt.wantErr)
+	}
+}
+
+func TestObjectPrice(t *testing.T) {
+	t.Parallel()
+	priceMsg := "must be a decimal between 0 and 9999999999.99 with at most two fraction digits"
+	tests := []struct {
+		body    string
+		want    domain.Price
+		wantErr string
+	}{
+		{`{"p": 19.99}`, 1999, ""},
+		{`{"p": "19.99"}`, 1999, ""},
+		{`{"p": " 5.5 "}`, 550, ""},
+		{`{"p": 0}`, 0, ""},
+		{`{"p": 9999999999.99}`, domain.MaxPrice, ""},
+		{`{"p": 10000000000}`, 0, priceMsg},
+		{`{"p": 1.999}`, 0, priceMsg},
+		{`{"p": -1}`, 0, priceMsg},
+		{`{"p": 1e2}`, 0, priceMsg},
+		{`{"p": "abc"}`, 0, priceMsg},
+		{`{"p": 1e400}`, 0, priceMsg},
+		{`{"p": 123456789012345678901234567890}`, 0, priceMsg},
+		{`{"p": true}`, 0, "must be a decimal number or string"},
+		{`{"p": [1]}`, 0, "must be a decimal number or string"},
+	}
+	for _, tt := range tests {
+		o := members(t, tt.body)
+		got := o.price("p")
+		if got.value != tt.want {
+			t.Errorf("%s: got %d, want %d", tt.body, got.value, tt.want)
+		}
+		checkOneError(t, tt.body, o.errs, "p", tt.wantErr)
+	}
+}
+
+func TestObjectString(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		body    string
+		want    member[string]
+		wantErr string
+	}{
+		{`{"s": "  Go in Action "}`, member[string]{present: true, value: "Go in Action"}, ""},
+		{`{"s": null}`, member[string]{present: true, null: true}, ""},
+		{`{"s": 5}`, member[string]{present: true}, "must be a string"},
+		{`{"s": {"a": 1}}`, member[string]{present: true}, "must be a string"},
+	}
+	for _, tt := range tests {
+		o := members(t, tt.body)
+		got := o.str("s")
+		if got != tt.want {
+			t.Errorf("%s: got %+v, want %+v", tt.body, got, tt.want)
+		}
+		checkOneError(t, tt.body, o.errs, "s", tt.wantErr)
+	}
+}
+
+func TestObjectUnknownListsEveryMember(t *testing.T) {
+	t.Parallel()
+	o := members(t, `{"name": "x", "colour": "red", "Price": 1}`)
+	o.str("name")
+	o.unknown()
+	want := domain.FieldErrors{
+		{Field: "Price", Message: "is not a field of this resource"},
+		{Field: "colour", Message: "is not a field of this resource"},
+	}
+	if !reflect.DeepEqual(o.errs, want) {
+		t.Fatalf("got %+v, want %+v", o.errs, want)
+	}
+}
+
+func checkOneError(t *testing.T, body string, errs domain.FieldErrors, field, want string) {
+	t.Helper()
+	if want == "" {
+		if len(errs) != 0 {
+			t.Errorf("%s: unexpected errors %+v", body, errs)
+		}
+		return
+	}
+	if len(errs) != 1 || errs[0].Field != field || errs[0].Message != want {
+		t.Errorf("%s: got errors %+v, want %s: %s", body, errs, field, want)
+	}
+}
+
+func TestShapeErrorsNameFieldsAsJSON(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("x", 201)
+	zero := int64(0)
+	neg := int64(-1)
+	price := domain.MaxPrice + 1
+	req := productRequest{Name: &long, CategoryID: &zero, Stock: &neg, Price: &price}
+	got := shapeErrors(req)
+	want := domain.FieldErrors{
+		{Field: "name", Message: "must be at most 200 characters"},
+		{Field: "price", Message: "must be between 0 and 9999999999.99"},
+		{Field: "stock", Message: "must be at least 0"},
+		{Field: "categoryId", Message: "must be greater than 0"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %+v\nwant %+v", got, want)
+	}
+	if errs := shapeErrors(productRequest{}); len(errs) != 3 {
+		t.Fatalf("empty request: got %+v, want name, price and categoryId required", errs)
+	}
+}
+
+func TestMergeFieldsKeepsFirstComplaint(t *testing.T) {
+	t.Parallel()
+	got := mergeFields(domain.FieldErrors{{Field: "price", Message: "first"}},
+		domain.FieldError{Field: "price", Message: "second"}, domain.FieldError{Field: "name", Message: "n"})
+	want := domain.FieldErrors{{Field: "price", Message: "first"}, {Field: "name", Message: "n"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %+v, want %+v", got, want)
+	}
+}
