@@ -100,13 +100,13 @@ var errNotInTx = errors.New("postgres: idempotency Begin must run inside a trans
 
 // Begin takes the key for the rest of the caller's transaction, or fails
 // with KindConflict while another transaction holds it. It then returns the
-// record created at or after notBefore; an older one is deleted.
+// record created at or after notBefore, if any; an older one is left for
+// Save to replace.
 func (s *IdempotencyStore) Begin(ctx context.Context, scope, key string, notBefore time.Time) (domain.IdempotencyRecord, bool, error) {
 	const (
-		lock  = `SELECT pg_try_advisory_xact_lock(hashtextextended($1 || ':' || $2, 0))`
-		prune = `DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND created_at < $3`
-		find  = `SELECT scope, key, fingerprint, product, created_at FROM idempotency_keys
-			WHERE scope = $1 AND key = $2`
+		lock = `SELECT pg_try_advisory_xact_lock(hashtextextended($1 || ':' || $2, 0))`
+		find = `SELECT scope, key, fingerprint, product, created_at FROM idempotency_keys
+			WHERE scope = $1 AND key = $2 AND created_at >= $3`
 	)
 	if !s.inTx {
 		return domain.IdempotencyRecord{}, false, errNotInTx
@@ -118,11 +118,8 @@ func (s *IdempotencyStore) Begin(ctx context.Context, scope, key string, notBefo
 	if !locked {
 		return domain.IdempotencyRecord{}, false, domain.Conflict("a request with this Idempotency-Key is still in progress")
 	}
-	if _, err := s.db.Exec(ctx, prune, scope, key, notBefore); err != nil {
-		return domain.IdempotencyRecord{}, false, mapError("postgres: prune idempotency key", err)
-	}
 	var row idempotencyRow
-	err := s.db.QueryRow(ctx, find, scope, key).Scan(&row.Scope, &row.Key, &row.Fingerprint, &row.Product, &row.CreatedAt)
+	err := s.db.QueryRow(ctx, find, scope, key, notBefore).Scan(&row.Scope, &row.Key, &row.Fingerprint, &row.Product, &row.CreatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return domain.IdempotencyRecord{}, false, nil
 	}
@@ -136,10 +133,14 @@ func (s *IdempotencyStore) Begin(ctx context.Context, scope, key string, notBefo
 	return rec, true, nil
 }
 
-// Save stores r; its creation time defaults to now.
+// Save stores r, replacing the expired record of the same key, if any: the
+// caller holds the key (Begin) and found no live record. Its creation time
+// defaults to now.
 func (s *IdempotencyStore) Save(ctx context.Context, r domain.IdempotencyRecord) error {
 	const q = `INSERT INTO idempotency_keys (scope, key, fingerprint, product, created_at)
-		VALUES ($1, $2, $3, $4, coalesce($5, now()))`
+		VALUES ($1, $2, $3, $4, coalesce($5, now()))
+		ON CONFLICT (scope, key) DO UPDATE
+		SET fingerprint = EXCLUDED.fingerprint, product = EXCLUDED.product, created_at = EXCLUDED.created_at`
 	doc, err := json.Marshal(snapshotFromDomain(r.Product))
 	if err != nil {
 		return fmt.Errorf("postgres: encode idempotency record: %w", err)
