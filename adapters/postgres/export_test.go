@@ -1,0 +1,4 @@
+package postgres
+
+// ListProductsQuery exposes the list statement to the plan test.
+var ListProductsQuery = listProductsQuery
