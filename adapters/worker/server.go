@@ -1,0 +1,171 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
+
+	"github.com/etalase/etalase/domain"
+)
+
+// JobHandler runs one attempt of a job; final says no attempt follows. Its
+// errors for which Permanent is true are not retried.
+type JobHandler interface {
+	HandleJob(ctx context.Context, job domain.Job, final bool) error
+}
+
+// Config tunes a Server.
+type Config struct {
+	// Concurrency is how many jobs run at once (WORKER_CONCURRENCY).
+	Concurrency int
+	// ShutdownTimeout is how long a running job may finish after shutdown
+	// starts; past it the job is handed back to the queue.
+	ShutdownTimeout time.Duration
+	// PollInterval is how often an idle server looks for new jobs.
+	PollInterval time.Duration
+	// RetryBase is the first retry's delay; each next one doubles it.
+	RetryBase time.Duration
+	// RetryMax caps a retry's delay.
+	RetryMax time.Duration
+	// Queues are the queues served; nil means the report queue.
+	Queues []string
+}
+
+// The defaults of Config.
+const (
+	DefaultConcurrency     = 10
+	DefaultShutdownTimeout = 15 * time.Second
+	DefaultPollInterval    = 20 * time.Millisecond
+	DefaultRetryBase       = 2 * time.Second
+	DefaultRetryMax        = 5 * time.Minute
+)
+
+func (c Config) withDefaults() Config {
+	if c.Concurrency <= 0 {
+		c.Concurrency = DefaultConcurrency
+	}
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if c.PollInterval <= 0 {
+		c.PollInterval = DefaultPollInterval
+	}
+	if c.RetryBase <= 0 {
+		c.RetryBase = DefaultRetryBase
+	}
+	if c.RetryMax <= 0 {
+		c.RetryMax = DefaultRetryMax
+	}
+	if len(c.Queues) == 0 {
+		c.Queues = []string{domain.QueueReport}
+	}
+	return c
+}
+
+// Server is the asynq server that runs jobs.
+type Server struct {
+	srv       *asynq.Server
+	handler   JobHandler
+	permanent func(error) bool
+	log       *zap.Logger
+	metrics   *Metrics
+}
+
+// NewServer returns a server on the shared Redis client. permanent says
+// which handler errors no retry can fix: those jobs fail at once. metrics
+// may be nil.
+func NewServer(rdb redis.UniversalClient, cfg Config, handler JobHandler, permanent func(error) bool, log *zap.Logger, metrics *Metrics) *Server {
+	cfg = cfg.withDefaults()
+	queues := make(map[string]int, len(cfg.Queues))
+	for _, q := range cfg.Queues {
+		queues[q] = 1
+	}
+	s := &Server{handler: handler, permanent: permanent, log: log, metrics: metrics}
+	s.srv = asynq.NewServerFromRedisClient(rdb, asynq.Config{
+		Concurrency:       cfg.Concurrency,
+		Queues:            queues,
+		ShutdownTimeout:   cfg.ShutdownTimeout,
+		TaskCheckInterval: cfg.PollInterval,
+		RetryDelayFunc:    Backoff(cfg.RetryBase, cfg.RetryMax),
+		Logger:            asynqLogger{log.Sugar().With("component", "asynq")},
+		LogLevel:          asynq.WarnLevel,
+	})
+	return s
+}
+
+// Backoff returns an exponential retry delay: base after the first failure,
+// doubling up to max, with up to 20% jitter so retries of a burst spread out.
+func Backoff(base, max time.Duration) asynq.RetryDelayFunc {
+	return func(n int, _ error, _ *asynq.Task) time.Duration {
+		d := base
+		for i := 0; i < n && d < max; i++ {
+			d *= 2
+		}
+		d = min(d, max)
+		return d + time.Duration(rand.Int64N(int64(d)/5+1))
+	}
+}
+
+// Start begins processing jobs.
+func (s *Server) Start() error {
+	if err := s.srv.Start(asynq.HandlerFunc(s.ProcessTask)); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	return nil
+}
+
+// Shutdown stops taking jobs and waits up to the shutdown timeout for the
+// running ones; those still running then go back to the queue.
+func (s *Server) Shutdown() {
+	s.srv.Shutdown()
+}
+
+// ProcessTask runs one asynq task through the handler, logging its start
+// and finish the way the seed tutorial's worker does, with fields.
+func (s *Server) ProcessTask(ctx context.Context, t *asynq.Task) error {
+	id, _ := asynq.GetTaskID(ctx)
+	queue, _ := asynq.GetQueueName(ctx)
+	retried, _ := asynq.GetRetryCount(ctx)
+	maxRetry, _ := asynq.GetMaxRetry(ctx)
+	job := domain.Job{ID: id, Type: t.Type(), Queue: queue, Payload: t.Payload()}
+	log := s.log.With(zap.String("job_id", id), zap.String("job_type", job.Type),
+		zap.String("queue", queue), zap.Int("attempt", retried+1), zap.Int("max_attempts", maxRetry+1))
+	log.Info("job started", zap.ByteString("payload", job.Payload))
+	start := time.Now()
+
+	err := s.handler.HandleJob(ctx, job, retried >= maxRetry)
+	elapsed := time.Since(start)
+	s.metrics.observe(job.Type, elapsed, err, retried)
+	switch {
+	case err == nil:
+		log.Info("job finished", zap.Duration("duration", elapsed))
+		return nil
+	case s.permanent(err):
+		log.Error("job failed without retry", zap.Duration("duration", elapsed), zap.Error(err))
+		return fmt.Errorf("%w: %v", asynq.SkipRetry, err)
+	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
+		log.Warn("job interrupted, handed back to the queue", zap.Duration("duration", elapsed))
+		return err
+	case retried >= maxRetry:
+		log.Error("job failed for good", zap.Duration("duration", elapsed), zap.Error(err))
+		return err
+	default:
+		log.Warn("job failed, will retry", zap.Duration("duration", elapsed), zap.Error(err))
+		return err
+	}
+}
+
+// asynqLogger writes asynq's own messages through zap.
+type asynqLogger struct{ s *zap.SugaredLogger }
+
+func (l asynqLogger) Debug(args ...any) { l.s.Debug(args...) }
+func (l asynqLogger) Info(args ...any)  { l.s.Info(args...) }
+func (l asynqLogger) Warn(args ...any)  { l.s.Warn(args...) }
+func (l asynqLogger) Error(args ...any) { l.s.Error(args...) }
+func (l asynqLogger) Fatal(args ...any) { l.s.Fatal(args...) }
