@@ -92,7 +92,13 @@ func DecodeCursor(s string) (Cursor, error) {
 	if _, err := ParseSort(w.S); err != nil || w.S == "" {
 		return Cursor{}, bad
 	}
-	return Cursor{Sort: w.S, Key: w.K, ID: w.I}, nil
+	c := Cursor{Sort: w.S, Key: w.K, ID: w.I}
+	// Only the very text Encode writes is a cursor: not one with trailing
+	// data, duplicate members or other spellings of the same fields.
+	if c.Encode() != s {
+		return Cursor{}, bad
+	}
+	return c, nil
 }
 
 // ProductQuery selects a page of products.
