@@ -82,18 +82,19 @@ func (c *Cache) Len() int {
 }
 
 // CacheEpoch is an in-process domain.CacheEpoch: one counter and the
-// watchers of this process.
+// watchers of this process. Bump tells every watcher before it returns, so
+// in one process no reader can miss a bump that was acknowledged.
 type CacheEpoch struct {
 	mu       sync.Mutex
 	epoch    int64
-	watchers map[chan int64]struct{}
+	watchers map[*func(int64)]struct{}
 }
 
 var _ domain.CacheEpoch = (*CacheEpoch)(nil)
 
 // NewCacheEpoch returns an epoch starting at 1.
 func NewCacheEpoch() *CacheEpoch {
-	return &CacheEpoch{epoch: 1, watchers: make(map[chan int64]struct{})}
+	return &CacheEpoch{epoch: 1, watchers: make(map[*func(int64)]struct{})}
 }
 
 // Current returns the epoch.
@@ -103,42 +104,36 @@ func (e *CacheEpoch) Current(context.Context) (int64, error) {
 	return e.epoch, nil
 }
 
-// Bump advances the epoch and tells every watcher.
+// Bump advances the epoch and calls every watcher with the new value.
 func (e *CacheEpoch) Bump(context.Context) (int64, error) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	e.epoch++
-	for ch := range e.watchers {
-		select {
-		case ch <- e.epoch:
-		default: // the watcher has a newer value pending; it reads the latest below
-		}
+	n := e.epoch
+	fns := make([]func(int64), 0, len(e.watchers))
+	for fn := range e.watchers {
+		fns = append(fns, *fn)
 	}
-	return e.epoch, nil
+	e.mu.Unlock()
+	for _, fn := range fns {
+		fn(n)
+	}
+	return n, nil
 }
 
-// Watch calls fn with the current epoch and every later one until ctx ends.
+// Watch calls fn with the current epoch, then with every later one (from
+// Bump's goroutine), until ctx ends.
 func (e *CacheEpoch) Watch(ctx context.Context, fn func(int64)) error {
-	ch := make(chan int64, 1)
+	key := &fn
 	e.mu.Lock()
-	e.watchers[ch] = struct{}{}
+	e.watchers[key] = struct{}{}
 	cur := e.epoch
 	e.mu.Unlock()
 	defer func() {
 		e.mu.Lock()
-		delete(e.watchers, ch)
+		delete(e.watchers, key)
 		e.mu.Unlock()
 	}()
 	fn(cur)
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-ch:
-			e.mu.Lock()
-			cur = e.epoch
-			e.mu.Unlock()
-			fn(cur)
-		}
-	}
+	<-ctx.Done()
+	return ctx.Err()
 }
