@@ -105,8 +105,9 @@ CREATE TABLE outbox (
     sent_at    timestamptz
 );
 
--- Relays claim unsent rows in id order.
+-- Relays claim unsent rows in id order, and prune sent ones by age.
 CREATE INDEX outbox_unsent_idx ON outbox (id) WHERE sent_at IS NULL;
+CREATE INDEX outbox_sent_at_idx ON outbox (sent_at) WHERE sent_at IS NOT NULL;
 
 -- Relays LISTEN on etalase_outbox so a committed job is relayed at once
 -- rather than at the next poll. Once per statement: the payload is empty.

@@ -13,6 +13,13 @@ import (
 // relay that LISTENs on it wakes at once instead of at its next poll.
 const NotifyChannel = "etalase_outbox"
 
+// sentRetention is how long a sent job stays in the outbox, for operators
+// tracing a job, before a relay prunes it.
+const sentRetention = 24 * time.Hour
+
+// pruneBatch bounds the sent rows one relay step deletes.
+const pruneBatch = 500
+
 // Outbox keeps jobs in table outbox until a relay has handed them to the
 // queue.
 type Outbox struct {
@@ -51,7 +58,8 @@ func (o *Outbox) Add(ctx context.Context, job domain.Job) error {
 // another relay holds, calls send for each and marks sent those send
 // accepted. Jobs send refused stay unsent for a later relay: that is not an
 // error of Relay, whose caller sees send's errors itself. The error reports
-// the database only.
+// the database only. A step that finds the outbox drained also prunes jobs
+// sent longer than sentRetention ago, so the table does not grow forever.
 func (o *Outbox) Relay(ctx context.Context, limit int, send func(context.Context, domain.Job) error) (int, error) {
 	const (
 		claim = `SELECT id, job_id, job_type, queue, payload FROM outbox
@@ -60,6 +68,12 @@ func (o *Outbox) Relay(ctx context.Context, limit int, send func(context.Context
 			LIMIT $1
 			FOR UPDATE SKIP LOCKED`
 		markSent = `UPDATE outbox SET sent_at = now() WHERE id = ANY($1)`
+		prune    = `DELETE FROM outbox WHERE id IN (
+				SELECT id FROM outbox
+				WHERE sent_at < now() - $1::interval
+				ORDER BY sent_at
+				LIMIT $2
+				FOR UPDATE SKIP LOCKED)`
 	)
 	if limit <= 0 {
 		return 0, nil
@@ -86,11 +100,17 @@ func (o *Outbox) Relay(ctx context.Context, limit int, send func(context.Context
 				sent = append(sent, r.ID)
 			}
 		}
-		if len(sent) == 0 {
-			return nil
+		if len(sent) > 0 {
+			if _, err := tx.Exec(ctx, markSent, sent); err != nil {
+				return err
+			}
 		}
-		_, err = tx.Exec(ctx, markSent, sent)
-		return err
+		if len(claimed) < limit {
+			if _, err := tx.Exec(ctx, prune, sentRetention, pruneBatch); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return 0, mapError("postgres: relay outbox", err)

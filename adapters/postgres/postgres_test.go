@@ -435,3 +435,42 @@ func TestRelaySkipLocked(t *testing.T) {
 		t.Errorf("Backlog after relaying = %d, %v, %v; want 0, zero time, nil", count, oldest, err)
 	}
 }
+
+// TestRelayPrunesOldSentJobs checks that a drained relay deletes jobs sent
+// more than a day ago and keeps recent and unsent ones.
+func TestRelayPrunesOldSentJobs(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	s := pgtest.NewStore(t)
+	for i := 0; i < 4; i++ {
+		job := domain.Job{ID: fmt.Sprintf("job-%d", i), Type: domain.JobGenerateReport, Queue: domain.QueueReport, Payload: []byte(`{}`)}
+		if err := s.Outbox().Add(ctx, job); err != nil {
+			t.Fatalf("Add: %v", err)
+		}
+	}
+	const age = `UPDATE outbox SET sent_at = now() - $2::interval WHERE job_id = $1`
+	for job, ago := range map[string]time.Duration{"job-0": 48 * time.Hour, "job-1": 25 * time.Hour, "job-2": time.Hour} {
+		if _, err := s.Pool().Exec(ctx, age, job, ago); err != nil {
+			t.Fatalf("age %s: %v", job, err)
+		}
+	}
+	var offered []string
+	n, err := s.Outbox().Relay(ctx, 10, func(_ context.Context, j domain.Job) error {
+		offered = append(offered, j.ID)
+		return errors.New("queue is down")
+	})
+	if err != nil || n != 0 || len(offered) != 1 || offered[0] != "job-3" {
+		t.Fatalf("Relay = %d, %v, offered %v; want 0, nil, [job-3]", n, err, offered)
+	}
+	rows, err := s.Pool().Query(ctx, `SELECT job_id FROM outbox ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	left, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(left, ",") != "job-2,job-3" {
+		t.Errorf("outbox holds %v after pruning, want [job-2 job-3]", left)
+	}
+}
