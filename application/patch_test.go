@@ -1,0 +1,224 @@
+package application_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+
+	"github.com/etalase/etalase/application"
+	"github.com/etalase/etalase/domain"
+)
+
+func set[T any](v T) application.Field[T] { return application.Field[T]{Set: true, Value: v} }
+
+func null[T any]() application.Field[T] { return application.Field[T]{Set: true, Null: true} }
+
+func (w *world) seed() domain.Product {
+	w.t.Helper()
+	return w.create(application.CreateProduct{RequestedBy: "alice", Fields: domain.ProductFields{
+		SKU: str("S-1"), Name: "atlas", Description: str("maps"), Price: 1000, Stock: 2, CategoryID: w.books.ID}}).Product
+}
+
+func TestPatchProductMerges(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name  string
+		patch func(w *world) application.ProductPatch
+		want  func(w *world, p domain.ProductFields) domain.ProductFields
+	}{
+		{"name only", func(*world) application.ProductPatch {
+			return application.ProductPatch{Name: set("atlas of the world")}
+		}, func(_ *world, p domain.ProductFields) domain.ProductFields { p.Name = "atlas of the world"; return p }},
+		{"name is trimmed", func(*world) application.ProductPatch {
+			return application.ProductPatch{Name: set("  globe\t")}
+		}, func(_ *world, p domain.ProductFields) domain.ProductFields { p.Name = "globe"; return p }},
+		{"sku null clears it", func(*world) application.ProductPatch {
+			return application.ProductPatch{SKU: null[string]()}
+		}, func(_ *world, p domain.ProductFields) domain.ProductFields { p.SKU = nil; return p }},
+		{"description null, price and stock set", func(*world) application.ProductPatch {
+			return application.ProductPatch{Description: null[string](), Price: set(domain.Price(2550)), Stock: set(int64(0))}
+		}, func(_ *world, p domain.ProductFields) domain.ProductFields {
+			p.Description, p.Price, p.Stock = nil, 2550, 0
+			return p
+		}},
+		{"move to another category", func(w *world) application.ProductPatch {
+			return application.ProductPatch{CategoryID: set(w.games.ID)}
+		}, func(w *world, p domain.ProductFields) domain.ProductFields { p.CategoryID = w.games.ID; return p }},
+		{"new sku and description", func(*world) application.ProductPatch {
+			return application.ProductPatch{SKU: set("S-2"), Description: set("")}
+		}, func(_ *world, p domain.ProductFields) domain.ProductFields {
+			p.SKU, p.Description = str("S-2"), str("")
+			return p
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			p := w.seed()
+			got, err := w.catalog.PatchProduct(w.ctx, application.PatchProduct{ID: p.ID, Patch: tc.patch(w)})
+			if err != nil {
+				t.Fatalf("PatchProduct: %v", err)
+			}
+			want := tc.want(w, p.Fields())
+			if !sameFields(got.Fields(), want) || got.Version != 2 || got.ID != p.ID {
+				t.Fatalf("patched %+v, want fields %+v at version 2", got, want)
+			}
+			stored, err := w.catalog.GetProduct(w.ctx, p.ID)
+			if err != nil || !sameFields(stored.Fields(), want) {
+				t.Fatalf("stored %+v, %v; want fields %+v", stored, err, want)
+			}
+			if wantCat := map[int64]string{w.books.ID: "Books", w.games.ID: "Games"}[want.CategoryID]; got.CategoryName != wantCat {
+				t.Fatalf("category name %q, want %q", got.CategoryName, wantCat)
+			}
+		})
+	}
+}
+
+func sameFields(a, b domain.ProductFields) bool {
+	eq := func(x, y *string) bool { return (x == nil && y == nil) || (x != nil && y != nil && *x == *y) }
+	return eq(a.SKU, b.SKU) && eq(a.Description, b.Description) && a.Name == b.Name &&
+		a.Price == b.Price && a.Stock == b.Stock && a.CategoryID == b.CategoryID
+}
+
+func TestPatchProductRejects(t *testing.T) {
+	t.Parallel()
+	stale := int64(7)
+	cases := []struct {
+		name    string
+		id      func(p domain.Product) int64
+		ifMatch *int64
+		patch   func(w *world) application.ProductPatch
+		kind    domain.Kind
+		fields  []string
+	}{
+		{"null on every required field", nil, nil, func(*world) application.ProductPatch {
+			return application.ProductPatch{Name: null[string](), Price: null[domain.Price](), Stock: null[int64](), CategoryID: null[int64]()}
+		}, domain.KindInvalid, []string{"name", "price", "stock", "categoryId"}},
+		{"bad values", nil, nil, func(*world) application.ProductPatch {
+			return application.ProductPatch{Name: set("  "), Price: set(domain.Price(-1)), SKU: set("a b")}
+		}, domain.KindInvalid, []string{"sku", "name", "price"}},
+		{"unknown category", nil, nil, func(w *world) application.ProductPatch {
+			return application.ProductPatch{CategoryID: set(w.games.ID + 100)}
+		}, domain.KindInvalid, []string{"categoryId"}},
+		{"taken sku", nil, nil, func(*world) application.ProductPatch {
+			return application.ProductPatch{SKU: set("OTHER")}
+		}, domain.KindConflict, []string{"sku"}},
+		{"stale If-Match", nil, &stale, func(*world) application.ProductPatch {
+			return application.ProductPatch{Name: set("x")}
+		}, domain.KindPrecondition, nil},
+		{"missing product", func(p domain.Product) int64 { return p.ID + 100 }, nil, func(*world) application.ProductPatch {
+			return application.ProductPatch{Name: set("x")}
+		}, domain.KindNotFound, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			p := w.seed()
+			other := w.fields("other")
+			other.SKU = str("OTHER")
+			w.create(application.CreateProduct{RequestedBy: "alice", Fields: other})
+			id := p.ID
+			if tc.id != nil {
+				id = tc.id(p)
+			}
+			_, err := w.catalog.PatchProduct(w.ctx, application.PatchProduct{ID: id, IfMatch: tc.ifMatch, Patch: tc.patch(w)})
+			wantKind(t, "PatchProduct", err, tc.kind, tc.fields...)
+			stored, err := w.catalog.GetProduct(w.ctx, p.ID)
+			if err != nil || stored.Version != 1 || !sameFields(stored.Fields(), p.Fields()) {
+				t.Fatalf("after a refused patch the product is %+v, %v; want it unchanged", stored, err)
+			}
+		})
+	}
+}
+
+func TestPatchProductIfMatch(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	p := w.seed()
+	v := p.Version
+	got, err := w.catalog.PatchProduct(w.ctx, application.PatchProduct{ID: p.ID, IfMatch: &v, Patch: application.ProductPatch{Stock: set(int64(5))}})
+	if err != nil || got.Version != 2 || got.Stock != 5 {
+		t.Fatalf("patch with the current If-Match: %+v, %v", got, err)
+	}
+	_, err = w.catalog.PatchProduct(w.ctx, application.PatchProduct{ID: p.ID, IfMatch: &v, Patch: application.ProductPatch{Stock: set(int64(6))}})
+	wantKind(t, "patch with the old If-Match", err, domain.KindPrecondition)
+}
+
+// racingStore lets another writer change the product between the
+// catalog's read and its write, on the first races reads.
+type racingStore struct {
+	domain.Store
+	races *atomic.Int32
+	bump  func(ctx context.Context, p domain.Product)
+}
+
+func (s racingStore) Products() domain.ProductRepository {
+	return racingProducts{s.Store.Products(), s}
+}
+
+type racingProducts struct {
+	domain.ProductRepository
+	s racingStore
+}
+
+func (r racingProducts) Get(ctx context.Context, id int64) (domain.Product, error) {
+	p, err := r.ProductRepository.Get(ctx, id)
+	if err == nil && r.s.races.Add(-1) >= 0 {
+		r.s.bump(ctx, p)
+	}
+	return p, err
+}
+
+// newRacingWorld returns a world whose product reads are each followed by
+// a concurrent stock increment, races times.
+func newRacingWorld(t *testing.T, races int32) *world {
+	var n atomic.Int32
+	n.Store(races)
+	var w *world
+	w = newWorldOver(t, func(s domain.Store) domain.Store {
+		return racingStore{Store: s, races: &n, bump: func(ctx context.Context, p domain.Product) {
+			f := p.Fields()
+			f.Stock++
+			if _, err := s.Products().Update(ctx, p.ID, p.Version, f); err != nil {
+				w.t.Errorf("concurrent update: %v", err)
+			}
+		}}
+	})
+	n.Store(0)
+	w.seed()
+	n.Store(races)
+	return w
+}
+
+func TestPatchProductRetriesAConcurrentUpdate(t *testing.T) {
+	t.Parallel()
+	w := newRacingWorld(t, 1)
+	p := w.products()[0]
+	got, err := w.catalog.PatchProduct(w.ctx, application.PatchProduct{ID: p.ID, Patch: application.ProductPatch{Name: set("globe")}})
+	if err != nil {
+		t.Fatalf("PatchProduct without If-Match after a lost race: %v", err)
+	}
+	if got.Name != "globe" || got.Stock != p.Stock+1 || got.Version != p.Version+2 {
+		t.Fatalf("patched %+v; want the patch applied over the concurrent change (stock %d, version %d)",
+			got, p.Stock+1, p.Version+2)
+	}
+}
+
+func TestPatchProductIfMatchLosesARace(t *testing.T) {
+	t.Parallel()
+	w := newRacingWorld(t, 1)
+	p := w.products()[0]
+	v := p.Version
+	_, err := w.catalog.PatchProduct(w.ctx, application.PatchProduct{ID: p.ID, IfMatch: &v, Patch: application.ProductPatch{Name: set("globe")}})
+	wantKind(t, "PatchProduct with If-Match after a lost race", err, domain.KindPrecondition)
+}
+
+func TestPatchProductGivesUpOnEndlessRaces(t *testing.T) {
+	t.Parallel()
+	w := newRacingWorld(t, 1000)
+	p := w.products()[0]
+	_, err := w.catalog.PatchProduct(w.ctx, application.PatchProduct{ID: p.ID, Patch: application.ProductPatch{Name: set("globe")}})
+	wantKind(t, "PatchProduct that always loses", err, domain.KindPrecondition)
+}
