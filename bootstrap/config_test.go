@@ -204,3 +204,45 @@ func TestRedisMasterFromEnvironment(t *testing.T) {
 		t.Fatalf("master=%q addrs=%v", o.MasterName, o.Addrs)
 	}
 }
+
+// FuzzParseKeys checks that any API_KEYS value either fails with one line
+// naming the variable or yields well-formed, unique keys that parse back to
+// themselves.
+func FuzzParseKeys(f *testing.F) {
+	for _, seed := range []string{"web:secret", "a:b, c:d", ":x", "a:", "a:b,a:c", "a:b:c", ",,", "  w : s  "} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		r := reader{getenv: env(map[string]string{"API_KEYS": v})}
+		keys := r.keys("API_KEYS")
+		if r.err != nil {
+			msg := r.err.Error()
+			if !strings.HasPrefix(msg, "config: API_KEYS: ") || strings.Contains(msg, "\n") {
+				t.Fatalf("error %q is not one line naming API_KEYS", msg)
+			}
+			return
+		}
+		seen := map[string]bool{}
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			if k.Name == "" || k.Secret == "" || strings.Contains(k.Name, ",") || strings.Contains(k.Secret, ",") {
+				t.Fatalf("malformed key %#v from %q", k, v)
+			}
+			if seen[k.Name] {
+				t.Fatalf("duplicate name %q from %q", k.Name, v)
+			}
+			seen[k.Name] = true
+			parts[i] = k.Name + ":" + k.Secret
+		}
+		again := reader{getenv: env(map[string]string{"API_KEYS": strings.Join(parts, ",")})}
+		back := again.keys("API_KEYS")
+		if again.err != nil || len(back) != len(keys) {
+			t.Fatalf("keys %v from %q do not parse back: %v", keys, v, again.err)
+		}
+		for i := range back {
+			if back[i] != keys[i] {
+				t.Fatalf("round trip changed %#v to %#v", keys[i], back[i])
+			}
+		}
+	})
+}

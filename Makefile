@@ -1,0 +1,55 @@
+# etalase: `make run` starts everything on a laptop, `make test` checks everything.
+
+GO          ?= go
+BIN         ?= bin/etalase
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+FUZZTIME    ?= 5s
+BENCHTIME   ?= 2s
+MIGRATE     ?= up
+
+.PHONY: run test vet unit fuzz fuzz-list lint bench build migrate clean
+
+## run: the API, worker and relay in one process, migrating at start (falls back to memory without PostgreSQL)
+run:
+	$(GO) run ./bootstrap/cmd/etalase dev
+
+## test: vet, every test once, and each fuzz target briefly
+test: vet unit fuzz
+
+vet:
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -count=1 ./...
+
+# Every fuzz target of the module, one line each. fuzz-list fails when a
+# target exists that is not listed here.
+fuzz: fuzz-list
+	$(GO) test -run='^$$' -fuzz='^FuzzParseKeys$$' -fuzztime=$(FUZZTIME) ./bootstrap
+
+fuzz-list:
+	@missing=$$(grep -rhoE '^func Fuzz[A-Za-z0-9_]+' --include='*_test.go' . | sed 's/^func //' | sort -u | \
+		while read -r name; do grep -qE "\^$${name}[$$]" Makefile || echo "$$name"; done); \
+	if [ -n "$$missing" ]; then echo "fuzz targets missing from the Makefile's fuzz list: $$missing"; exit 1; fi
+
+## lint: formatting, vet and staticcheck
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "not gofmt-ed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+## bench: the benchmarks under test/bench (BENCHTIME per benchmark)
+bench:
+	$(GO) test -run='^$$' -bench=. -benchtime=$(BENCHTIME) ./test/bench/...
+
+## build: a static binary in bin/
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $(BIN) ./bootstrap/cmd/etalase
+
+## migrate: apply the migrations to DATABASE_URL (MIGRATE=down or MIGRATE=status for the others)
+migrate:
+	$(GO) run ./bootstrap/cmd/etalase migrate $(MIGRATE)
+
+clean:
+	rm -rf bin

@@ -1,0 +1,177 @@
+package bootstrap
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.uber.org/fx"
+	"go.uber.org/zap"
+
+	"github.com/etalase/etalase/adapters/cache"
+	"github.com/etalase/etalase/adapters/httpapi"
+	"github.com/etalase/etalase/adapters/memory"
+	"github.com/etalase/etalase/adapters/postgres"
+	"github.com/etalase/etalase/application"
+	"github.com/etalase/etalase/domain"
+)
+
+// Fallback records what `etalase dev` decided to run in memory because the
+// default server was unreachable. Every other command runs with the zero
+// value: nothing falls back.
+type Fallback struct {
+	Postgres bool // the store is adapters/memory
+	Redis    bool // no Redis: cache off, jobs in memory
+}
+
+// primaryTag names the store the data lives in (PostgreSQL or memory),
+// before any decorator; StoreProvider turns it into the domain.Store every
+// consumer receives.
+const primaryTag = `name:"primary"`
+
+// CoreModule is what every long-running command shares: the configuration,
+// the logger, the fallback decision and the metrics registry.
+func CoreModule(c Config, log *zap.Logger, fb Fallback) fx.Option {
+	return fx.Module("core",
+		fx.Supply(c, fb),
+		fx.Supply(log),
+		fx.WithLogger(fxLogger),
+		fx.Provide(newRegistry),
+	)
+}
+
+// newRegistry is the Prometheus registry adapters register their
+// collectors on and /metrics serves.
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return reg
+}
+
+// PostgresModule provides the pgx pool, closed at stop, and the PostgreSQL
+// store as the primary domain.Store, with a critical readiness check.
+func PostgresModule() fx.Option {
+	return fx.Module("postgres",
+		fx.Provide(
+			newPool,
+			fx.Annotate(postgres.NewStore, fx.As(new(domain.Store)), fx.ResultTags(primaryTag)),
+			fx.Annotate(postgresCheck, fx.ResultTags(`group:"checks"`)),
+		),
+	)
+}
+
+func newPool(lc fx.Lifecycle, c Config) (*pgxpool.Pool, error) {
+	pool, err := postgres.NewPool(context.Background(), c.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	lc.Append(fx.StopHook(pool.Close))
+	return pool, nil
+}
+
+func postgresCheck(s *postgres.Store) httpapi.Check {
+	return httpapi.Check{Name: "postgres", Critical: true, Run: s.Ping}
+}
+
+// MemoryModule provides the in-memory store as the primary domain.Store:
+// the dev fallback when PostgreSQL is unreachable.
+func MemoryModule() fx.Option {
+	return fx.Module("memory",
+		fx.Provide(fx.Annotate(memory.New, fx.As(new(domain.Store)), fx.ResultTags(primaryTag))),
+	)
+}
+
+// StorageModule picks PostgreSQL, or memory when dev fell back, and
+// provides the domain.Store the use cases run on.
+func StorageModule(fb Fallback) fx.Option {
+	primary := PostgresModule()
+	if fb.Postgres {
+		primary = MemoryModule()
+	}
+	return fx.Options(primary, fx.Provide(StoreProvider))
+}
+
+// StoreParams is what StoreProvider may build the store from. The cache
+// module adds its fields here.
+type StoreParams struct {
+	fx.In
+
+	Config  Config
+	Primary domain.Store `name:"primary"`
+	// Guard is the cache, present when CacheModule runs with CACHE_ENABLED.
+	Guard *cache.Guard `optional:"true"`
+}
+
+// StoreProvider is the one place that decides which domain.Store the
+// application sees: the primary store, wrapped in decorators (the cache)
+// when the configuration asks for them. fx.Decorate in a child module would
+// not reach consumers outside it, so the choice is made here, explicitly.
+func StoreProvider(p StoreParams) domain.Store {
+	if p.Config.CacheEnabled && p.Guard != nil {
+		return cache.NewStore(p.Primary, p.Guard, p.Config.CacheTTL)
+	}
+	return p.Primary
+}
+
+// CatalogModule provides the catalog use cases.
+func CatalogModule() fx.Option {
+	return fx.Module("catalog", fx.Provide(application.NewCatalog))
+}
+
+// HTTPParams is what the HTTP server is built from.
+type HTTPParams struct {
+	fx.In
+
+	Config  Config
+	Catalog *application.Catalog
+	Log     *zap.Logger
+	Checks  []httpapi.Check `group:"checks"`
+	// Hooks are the metrics and response cache handlers of CacheModule.
+	Hooks HTTPHooks `optional:"true"`
+}
+
+// HTTPModule provides the fiber server and ties it to the lifecycle:
+// OnStart binds HTTP_ADDR synchronously, so a taken port fails the start;
+// OnStop stops accepting and waits for in-flight requests until the stop
+// context (SHUTDOWN_TIMEOUT) ends.
+func HTTPModule() fx.Option {
+	return fx.Module("httpapi",
+		fx.Provide(newHTTPServer),
+		fx.Invoke(runHTTPServer),
+	)
+}
+
+func newHTTPServer(p HTTPParams) *httpapi.Server {
+	cfg := httpapi.Config{APIKeys: apiKeys(p.Config.APIKeys), AdminKeys: apiKeys(p.Config.AdminKeys)}
+	cfg.Observe, cfg.Cache, cfg.Metrics = p.Hooks.Observe, p.Hooks.Cache, p.Hooks.Metrics
+	return httpapi.New(cfg, p.Catalog, p.Log.Named("http"), p.Checks)
+}
+
+func apiKeys(keys []Key) []httpapi.APIKey {
+	out := make([]httpapi.APIKey, len(keys))
+	for i, k := range keys {
+		out[i] = httpapi.APIKey{Name: k.Name, Secret: k.Secret}
+	}
+	return out
+}
+
+func runHTTPServer(lc fx.Lifecycle, s *httpapi.Server, c Config, log *zap.Logger) {
+	lc.Append(fx.Hook{
+		OnStart: func(context.Context) error {
+			if err := s.Listen(c.HTTPAddr); err != nil {
+				return fmt.Errorf("HTTP_ADDR: %w", err)
+			}
+			log.Info("http server listening", zap.String("addr", s.Addr().String()))
+			return nil
+		},
+		OnStop: func(ctx context.Context) error {
+			log.Info("http server stopping")
+			return s.Shutdown(ctx)
+		},
+	})
+}
