@@ -136,7 +136,7 @@ func (s *Server) listCategories(c *fiber.Ctx) error {
 	}
 	page, err := s.catalog.ListCategories(c.UserContext(), q)
 	if err != nil {
-		return err
+		return listError(err)
 	}
 	out := categoryListJSON{Data: make([]categoryJSON, 0, len(page.Items))}
 	for _, cat := range page.Items {

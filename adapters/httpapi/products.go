@@ -291,7 +291,7 @@ func (s *Server) listProducts(c *fiber.Ctx) error {
 	}
 	page, err := s.catalog.ListProducts(c.UserContext(), q)
 	if err != nil {
-		return err
+		return listError(err)
 	}
 	out := productListJSON{Data: make([]productJSON, 0, len(page.Items))}
 	for _, p := range page.Items {

@@ -120,6 +120,15 @@ func categoryQuery(c *fiber.Ctx) (domain.CategoryQuery, error) {
 	return q, nil
 }
 
+// listError maps a list's failure: a rule broken there (a cursor whose key
+// the repository cannot read) is still about the query parameters.
+func listError(err error) error {
+	if domain.KindOf(err) == domain.KindInvalid {
+		return badQuery(err)
+	}
+	return err
+}
+
 func encodeCursor(c *domain.Cursor) *string {
 	if c == nil {
 		return nil

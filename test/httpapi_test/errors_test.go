@@ -114,64 +114,68 @@ func TestReadinessFollowsTheStore(t *testing.T) {
 
 func TestAuthenticationRows(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t)
-	writes := []req{
-		{method: "POST", path: "/products", body: `{}`},
-		{method: "PATCH", path: "/products/1", body: `{}`},
-		{method: "DELETE", path: "/products/1"},
-		{method: "POST", path: "/categories", body: `{"name":"x"}`},
-		{method: "PATCH", path: "/categories/1", body: `{}`},
-		{method: "DELETE", path: "/categories/1"},
-	}
-	for _, w := range writes {
-		for _, key := range []string{"", "wrong-secret", aliceSecret + "x", aliceSecret[:len(aliceSecret)-1]} {
-			w.key = key
-			out := h.must(401, w)
-			if !strings.HasPrefix(out.header.Get("WWW-Authenticate"), "Bearer") {
-				t.Fatalf("%s %s: WWW-Authenticate %q", w.method, w.path, out.header.Get("WWW-Authenticate"))
-			}
-			out.problemFields(t)
+	forEachBackend(t, func(t *testing.T, open openStore) {
+		h := newHarnessOver(t, open(t))
+		writes := []req{
+			{method: "POST", path: "/products", body: `{}`},
+			{method: "PATCH", path: "/products/1", body: `{}`},
+			{method: "DELETE", path: "/products/1"},
+			{method: "POST", path: "/categories", body: `{"name":"x"}`},
+			{method: "PATCH", path: "/categories/1", body: `{}`},
+			{method: "DELETE", path: "/categories/1"},
 		}
-	}
-	// Admin keys may write too.
-	h.must(201, req{method: "POST", path: "/categories", key: rootSecret, body: `{"name":"By root"}`})
-	// Reads are public.
-	for _, path := range []string{"/products", "/categories", "/healthz", "/readyz", "/openapi.yaml", "/docs"} {
-		h.must(200, req{method: "GET", path: path})
-	}
+		for _, w := range writes {
+			for _, key := range []string{"", "wrong-secret", aliceSecret + "x", aliceSecret[:len(aliceSecret)-1]} {
+				w.key = key
+				out := h.must(401, w)
+				if !strings.HasPrefix(out.header.Get("WWW-Authenticate"), "Bearer") {
+					t.Fatalf("%s %s: WWW-Authenticate %q", w.method, w.path, out.header.Get("WWW-Authenticate"))
+				}
+				out.problemFields(t)
+			}
+		}
+		// Admin keys may write too.
+		h.must(201, req{method: "POST", path: "/categories", key: rootSecret, body: `{"name":"By root"}`})
+		// Reads are public.
+		for _, path := range []string{"/products", "/categories", "/healthz", "/readyz", "/openapi.yaml", "/docs"} {
+			h.must(200, req{method: "GET", path: path})
+		}
+	})
 }
 
 func TestRoutingRows(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t)
-	tests := []struct {
-		r    req
-		want int
-	}{
-		{req{method: "GET", path: "/nope"}, 404},
-		{req{method: "GET", path: "/products/1/nope"}, 404},
-		{req{method: "PUT", path: "/products/1", key: aliceSecret, body: `{}`}, 405},
-		{req{method: "POST", path: "/healthz"}, 405},
-		{req{method: "GET", path: "/products/1.5"}, 400},
-		{req{method: "GET", path: "/products/9223372036854775808"}, 400},
-		{req{method: "GET", path: "/products/9223372036854775807"}, 404},
-		{req{method: "POST", path: "/products", key: aliceSecret, body: `{"name":`}, 400},
-		{req{method: "POST", path: "/products", key: aliceSecret, body: `"text"`}, 400},
-		{req{method: "POST", path: "/products", key: aliceSecret, body: `{"a":1}{"b":2}`}, 400},
-		{req{method: "POST", path: "/products", key: aliceSecret, body: `<xml/>`,
-			header: map[string]string{"Content-Type": "application/xml"}}, 415},
-		{req{method: "PATCH", path: "/categories/1", key: aliceSecret, body: `{"name":"x"}`,
-			header: map[string]string{"Content-Type": "text/plain"}}, 415},
-	}
-	for _, tt := range tests {
-		out := h.do(tt.r)
-		if out.status != tt.want {
-			t.Errorf("%s %s: status %d, want %d; body %s", tt.r.method, tt.r.path, out.status, tt.want, out.body)
-			continue
+	forEachBackend(t, func(t *testing.T, open openStore) {
+		h := newHarnessOver(t, open(t))
+		tests := []struct {
+			r    req
+			want int
+		}{
+			{req{method: "GET", path: "/nope"}, 404},
+			{req{method: "GET", path: "/products/1/nope"}, 404},
+			{req{method: "PUT", path: "/products/1", key: aliceSecret, body: `{}`}, 405},
+			{req{method: "POST", path: "/healthz"}, 405},
+			{req{method: "GET", path: "/products/1.5"}, 400},
+			{req{method: "GET", path: "/products/9223372036854775808"}, 400},
+			{req{method: "GET", path: "/products/9223372036854775807"}, 404},
+			{req{method: "POST", path: "/products", key: aliceSecret, body: `{"name":`}, 400},
+			{req{method: "POST", path: "/products", key: aliceSecret, body: `"text"`}, 400},
+			{req{method: "POST", path: "/products", key: aliceSecret, body: `{"a":1}{"b":2}`}, 400},
+			{req{method: "POST", path: "/products", key: aliceSecret, body: `<xml/>`,
+				header: map[string]string{"Content-Type": "application/xml"}}, 415},
+			{req{method: "PATCH", path: "/categories/1", key: aliceSecret, body: `{"name":"x"}`,
+				header: map[string]string{"Content-Type": "text/plain"}}, 415},
 		}
-		out.problemFields(t)
-		if out.header.Get("X-Request-ID") == "" {
-			t.Errorf("%s %s: no X-Request-ID", tt.r.method, tt.r.path)
+		for _, tt := range tests {
+			out := h.do(tt.r)
+			if out.status != tt.want {
+				t.Errorf("%s %s: status %d, want %d; body %s", tt.r.method, tt.r.path, out.status, tt.want, out.body)
+				continue
+			}
+			out.problemFields(t)
+			if out.header.Get("X-Request-ID") == "" {
+				t.Errorf("%s %s: no X-Request-ID", tt.r.method, tt.r.path)
+			}
 		}
-	}
+	})
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/etalase/etalase/adapters/memory"
 	"github.com/etalase/etalase/application"
 	"github.com/etalase/etalase/domain"
+	"github.com/etalase/etalase/test/pgtest"
 )
 
 const (
@@ -67,6 +68,30 @@ type harness struct {
 	srv    *httpapi.Server
 	store  domain.Store
 	router routers.Router
+}
+
+// openStore opens a fresh, empty store for one test.
+type openStore func(testing.TB) domain.Store
+
+// backends are the stores the suite runs over: the memory twin and a
+// private PostgreSQL database per test (which fails, never skips, when the
+// server is unreachable).
+var backends = []struct {
+	name string
+	open openStore
+}{
+	{"memory", func(testing.TB) domain.Store { return memory.New() }},
+	{"postgres", func(t testing.TB) domain.Store { return pgtest.NewStore(t) }},
+}
+
+// forEachBackend runs fn once per backend, in parallel subtests.
+func forEachBackend(t *testing.T, fn func(t *testing.T, open openStore)) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			fn(t, b.open)
+		})
+	}
 }
 
 func newHarness(t testing.TB) *harness {
