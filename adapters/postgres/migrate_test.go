@@ -126,3 +126,25 @@ func TestSecretsStayOut(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrentMigrateUp starts several processes' worth of migrations at
+// once, as api and worker processes starting together do: they take turns
+// and all succeed.
+func TestConcurrentMigrateUp(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	dsn := pgtest.NewEmptyDatabase(t)
+	const runs = 4
+	errs := make(chan error, runs)
+	for i := 0; i < runs; i++ {
+		go func() { errs <- postgres.Migrate(ctx, dsn, postgres.MigrateUp, &bytes.Buffer{}) }()
+	}
+	for i := 0; i < runs; i++ {
+		if err := <-errs; err != nil {
+			t.Errorf("concurrent up: %v", err)
+		}
+	}
+	if !tableExists(ctx, t, dsn, "products") {
+		t.Error("products missing after concurrent ups")
+	}
+}
