@@ -186,3 +186,11 @@ func testIdempotencyConcurrent(f *fixture) {
 		checkRecord(f, "Begin after the holder committed", &o.rec, rec)
 	}
 }
+
+// testIdempotencyNeedsTx checks that Begin refuses to run outside InTx,
+// where it could hold the key for no transaction at all.
+func testIdempotencyNeedsTx(f *fixture) {
+	if _, _, err := f.s.Idempotency().Begin(f.ctx, "alice", "key-1", time.Now().Add(-time.Hour)); err == nil {
+		f.t.Fatal("Begin outside a transaction succeeded")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -231,4 +232,57 @@ func testTxKeepsErrorKind(f *fixture) {
 		return err
 	})
 	wantKind(t, "InTx whose fn failed on a taken sku", err, domain.KindConflict, "sku")
+}
+
+// testOutboxParallelRelays runs relays side by side, as several worker
+// processes do: a job one relay holds is skipped by the others, so with no
+// failures every job is sent exactly once.
+func testOutboxParallelRelays(f *fixture) {
+	t := f.t
+	const jobs, relays = 40, 4
+	var want []string
+	for i := range jobs {
+		j := job("job-" + itoa(int64(i)))
+		want = append(want, j.ID)
+		f.add(j)
+	}
+	var (
+		mu   sync.Mutex
+		sent = map[string]int{}
+		wg   sync.WaitGroup
+		errs = make(chan error, relays)
+	)
+	for range relays {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				n, err := f.s.Outbox().Relay(f.ctx, 3, func(_ context.Context, j domain.Job) error {
+					time.Sleep(time.Millisecond) // hold the claim while the others look
+					mu.Lock()
+					sent[j.ID]++
+					mu.Unlock()
+					return nil
+				})
+				if err != nil {
+					errs <- err
+					return
+				}
+				if n == 0 {
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("Relay: %v", err)
+	}
+	for _, id := range want {
+		if sent[id] != 1 {
+			t.Fatalf("job %s was sent %d times, want once (all sends: %v)", id, sent[id], sent)
+		}
+	}
+	f.backlog(0)
 }

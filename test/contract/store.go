@@ -60,6 +60,7 @@ func RunStore(t *testing.T, newStore func(t *testing.T) domain.Store) {
 		{"outbox relay", testOutboxRelay},
 		{"outbox send error keeps the row", testOutboxSendError},
 		{"outbox follows its transaction", testOutboxInTx},
+		{"outbox relays in parallel send each job once", testOutboxParallelRelays},
 		{"transaction commits", testTxCommit},
 		{"transaction rolls back", testTxRollback},
 		{"transaction returns fn's error", testTxKeepsErrorKind},
@@ -67,6 +68,7 @@ func RunStore(t *testing.T, newStore func(t *testing.T) domain.Store) {
 		{"idempotency rolls back", testIdempotencyRollback},
 		{"idempotency replaces an expired record", testIdempotencyExpired},
 		{"idempotency key held by a transaction", testIdempotencyConcurrent},
+		{"idempotency Begin needs a transaction", testIdempotencyNeedsTx},
 	}
 	for _, spec := range specs {
 		t.Run(spec.name, func(t *testing.T) {
