@@ -81,7 +81,8 @@ type RelayLoop struct {
 }
 
 // NewRelayLoop returns a relay loop; dsn is the PostgreSQL connection string
-// of the listening connection, poll the fallback interval.
+// of the listening connection, poll the fallback interval. With no dsn (an
+// outbox that is not in PostgreSQL) only the poll drives the relay.
 func NewRelayLoop(relay Drainer, dsn string, poll time.Duration, log *zap.Logger) *RelayLoop {
 	if poll <= 0 {
 		poll = DefaultRelayPoll
@@ -92,6 +93,10 @@ func NewRelayLoop(relay Drainer, dsn string, poll time.Duration, log *zap.Logger
 
 // Start runs the listener and the relay in the background.
 func (r *RelayLoop) Start() {
+	if r.dsn == "" {
+		r.loop.start(r.run)
+		return
+	}
 	r.loop.start(r.listen, r.run)
 }
 
