@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 	"go.uber.org/zap"
@@ -128,6 +130,9 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	case errors.As(err, &fe) && fe.Code < fiber.StatusInternalServerError:
 		p.Status = fe.Code
 		p.Detail = fiberDetails[fe.Code]
+		if fe.Code == fiber.StatusMethodNotAllowed {
+			header = map[string]string{fiber.HeaderAllow: allowedMethods(c.App(), c.Path())}
+		}
 	default:
 		p.Status = fiber.StatusInternalServerError
 	}
@@ -178,4 +183,44 @@ func fieldsJSON(fs []domain.FieldError) []fieldJSON {
 		out[i] = fieldJSON{Field: f.Field, Message: f.Message}
 	}
 	return out
+}
+
+// allowedMethods lists the methods the app routes for path, for the Allow
+// header a 405 must carry. It runs only on a 405, so it may be slow.
+func allowedMethods(app *fiber.App, path string) string {
+	seen := map[string]bool{}
+	var methods []string
+	for _, r := range app.GetRoutes(true) {
+		if !seen[r.Method] && routeMatches(r.Path, path) {
+			seen[r.Method] = true
+			methods = append(methods, r.Method)
+		}
+	}
+	sort.Strings(methods)
+	return strings.Join(methods, ", ")
+}
+
+// routeMatches reports whether a fiber route pattern (with :params and a
+// trailing *) matches path.
+func routeMatches(pattern, path string) bool {
+	ps := strings.Split(strings.Trim(pattern, "/"), "/")
+	xs := strings.Split(strings.Trim(path, "/"), "/")
+	for i, p := range ps {
+		if p == "*" {
+			return true
+		}
+		if i >= len(xs) {
+			return false
+		}
+		if strings.HasPrefix(p, ":") {
+			if xs[i] == "" {
+				return false
+			}
+			continue
+		}
+		if p != xs[i] {
+			return false
+		}
+	}
+	return len(ps) == len(xs)
 }

@@ -135,6 +135,9 @@ func TestErrorsBeforeTheUseCase(t *testing.T) {
 			if tt.wantStatus == 401 && r.header.Get("WWW-Authenticate") == "" {
 				t.Fatal("401 without WWW-Authenticate")
 			}
+			if tt.wantStatus == 405 && r.header.Get("Allow") != "DELETE, GET, HEAD, PATCH" {
+				t.Fatalf("405 with Allow %q", r.header.Get("Allow"))
+			}
 		})
 	}
 }
