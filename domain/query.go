@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"strings"
+	"unicode/utf8"
 )
 
 // Page sizes of list queries.
@@ -72,11 +73,16 @@ func (c Cursor) Encode() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// maxCursorLength bounds the text DecodeCursor reads. The longest cursor
+// Encode writes carries a name of MaxProductNameLength characters, each of
+// which JSON may spell in up to six bytes ("\u003c"), in base64: about 1.7 KB.
+const maxCursorLength = 2048
+
 // DecodeCursor reads what Encode wrote. Anything else is an Invalid error
 // naming the cursor parameter.
 func DecodeCursor(s string) (Cursor, error) {
 	bad := Invalid("bad cursor", FieldError{Field: "cursor", Message: "is not a cursor this service issued"})
-	if len(s) == 0 || len(s) > 1024 {
+	if len(s) == 0 || len(s) > maxCursorLength {
 		return Cursor{}, bad
 	}
 	b, err := base64.RawURLEncoding.DecodeString(s)
@@ -90,6 +96,9 @@ func DecodeCursor(s string) (Cursor, error) {
 		return Cursor{}, bad
 	}
 	if _, err := ParseSort(w.S); err != nil || w.S == "" {
+		return Cursor{}, bad
+	}
+	if utf8.RuneCountInString(w.K) > MaxProductNameLength {
 		return Cursor{}, bad
 	}
 	c := Cursor{Sort: w.S, Key: w.K, ID: w.I}
