@@ -38,11 +38,10 @@ type categoryPatchRequest struct {
 }
 
 func readCategoryCreate(c *fiber.Ctx) (domain.CategoryFields, error) {
-	raw, err := readObject(c, false)
+	o, err := readObject(c, false)
 	if err != nil {
 		return domain.CategoryFields{}, err
 	}
-	o := newObject(raw)
 	name := o.str("name")
 	if name.null {
 		o.errs.Add("name", "must not be null")
@@ -59,11 +58,10 @@ func readCategoryCreate(c *fiber.Ctx) (domain.CategoryFields, error) {
 }
 
 func readCategoryPatch(c *fiber.Ctx) (application.CategoryPatch, error) {
-	raw, err := readObject(c, true)
+	o, err := readObject(c, true)
 	if err != nil {
 		return application.CategoryPatch{}, err
 	}
-	o := newObject(raw)
 	name := o.str("name")
 	o.unknown()
 	if errs := mergeFields(o.errs, shapeErrors(categoryPatchRequest{Name: valueOf(name)})...); len(errs) > 0 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"mime"
 	"reflect"
 	"sort"
@@ -40,10 +41,12 @@ func checkContentType(c *fiber.Ctx, allowMergePatch bool) error {
 	return unsupported
 }
 
-// readObject reads the body as one JSON object and returns its members
-// undecoded. Malformed JSON, trailing data and anything but an object are
-// 400s: the request cannot be understood at all.
-func readObject(c *fiber.Ctx, allowMergePatch bool) (map[string]json.RawMessage, error) {
+// readObject reads the body as one JSON object and returns its members,
+// still undecoded, with a complaint for each member given twice (which
+// member would win is not something a client should have to guess).
+// Malformed JSON, trailing data and anything but an object are 400s: the
+// request cannot be understood at all.
+func readObject(c *fiber.Ctx, allowMergePatch bool) (*object, error) {
 	if err := checkContentType(c, allowMergePatch); err != nil {
 		return nil, err
 	}
@@ -51,26 +54,56 @@ func readObject(c *fiber.Ctx, allowMergePatch bool) (map[string]json.RawMessage,
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, errBadRequest("the request body must be a JSON object; it is empty")
 	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(body, &m); err != nil {
-		var syn *json.SyntaxError
-		var typ *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &syn):
-			return nil, errBadRequest("the request body is not well-formed JSON (at byte " + strconv.FormatInt(syn.Offset, 10) + ")")
-		case errors.As(err, &typ):
-			return nil, errBadRequest("the request body must be a JSON object, not " + typ.Value)
-		default:
-			return nil, errBadRequest("the request body is not well-formed JSON")
-		}
-	}
-	if m == nil {
-		return nil, errBadRequest("the request body must be a JSON object, not null")
+	o, err := scanObject(body)
+	if err != nil {
+		return nil, err
 	}
 	if !utf8.Valid(body) {
-		return nil, invalidUTF8(m)
+		return nil, invalidUTF8(o.m)
 	}
-	return m, nil
+	return o, nil
+}
+
+// scanObject splits a JSON object into its members.
+func scanObject(body []byte) (*object, error) {
+	malformed := func(err error) error {
+		var syn *json.SyntaxError
+		if errors.As(err, &syn) {
+			return errBadRequest("the request body is not well-formed JSON (at byte " + strconv.FormatInt(syn.Offset, 10) + ")")
+		}
+		return errBadRequest("the request body is not well-formed JSON")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, malformed(err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, errBadRequest("the request body must be a JSON object")
+	}
+	o := newObject(map[string]json.RawMessage{})
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, malformed(err)
+		}
+		key, _ := tok.(string)
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, malformed(err)
+		}
+		if _, dup := o.m[key]; dup {
+			o.errs = mergeFields(o.errs, domain.FieldError{Field: key, Message: "is given more than once"})
+		}
+		o.m[key] = raw
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, malformed(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, errBadRequest("the request body has data after the JSON object")
+	}
+	return o, nil
 }
 
 // invalidUTF8 names the members whose text is not UTF-8: JSON must be, and

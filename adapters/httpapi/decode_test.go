@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -156,5 +157,52 @@ func TestMergeFieldsKeepsFirstComplaint(t *testing.T) {
 	want := domain.FieldErrors{{Field: "price", Message: "first"}, {Field: "name", Message: "n"}}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %+v, want %+v", got, want)
+	}
+}
+
+func TestScanObject(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		body       string
+		wantStatus int // 0: accepted
+		wantKeys   int
+		wantDup    []string
+	}{
+		{`{}`, 0, 0, nil},
+		{` {"a": {"b": [1, {"c": null}]}, "d": "e"} `, 0, 2, nil},
+		{`{"a": 1, "b": 2, "a": 3, "a": 4}`, 0, 2, []string{"a"}},
+		{`{"a": 1} {"b": 2}`, 400, 0, nil},
+		{`{"a": 1} x`, 400, 0, nil},
+		{`{"a": 1`, 400, 0, nil},
+		{`{"a" 1}`, 400, 0, nil},
+		{`{1: 2}`, 400, 0, nil},
+		{`[{"a": 1}]`, 400, 0, nil},
+		{`"a"`, 400, 0, nil},
+		{`null`, 400, 0, nil},
+		{`{"a": [}`, 400, 0, nil},
+	}
+	for _, tt := range tests {
+		o, err := scanObject([]byte(tt.body))
+		if tt.wantStatus != 0 {
+			var he *httpError
+			if !errors.As(err, &he) || he.status != tt.wantStatus {
+				t.Errorf("%s: got %v, want status %d", tt.body, err, tt.wantStatus)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", tt.body, err)
+			continue
+		}
+		if len(o.m) != tt.wantKeys {
+			t.Errorf("%s: %d members, want %d", tt.body, len(o.m), tt.wantKeys)
+		}
+		var dups []string
+		for _, e := range o.errs {
+			dups = append(dups, e.Field)
+		}
+		if !reflect.DeepEqual(dups, tt.wantDup) {
+			t.Errorf("%s: duplicates %v, want %v", tt.body, dups, tt.wantDup)
+		}
 	}
 }

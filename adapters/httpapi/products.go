@@ -114,11 +114,10 @@ func valueOf[T any](m member[T]) *T {
 // readProductCreate decodes and checks a POST /products body, listing
 // every bad field at once.
 func readProductCreate(c *fiber.Ctx) (domain.ProductFields, error) {
-	raw, err := readObject(c, false)
+	o, err := readObject(c, false)
 	if err != nil {
 		return domain.ProductFields{}, err
 	}
-	o := newObject(raw)
 	m := decodeProduct(o)
 	for _, f := range []struct {
 		name string
@@ -154,11 +153,10 @@ func readProductCreate(c *fiber.Ctx) (domain.ProductFields, error) {
 
 // readProductPatch decodes a JSON merge patch of a product.
 func readProductPatch(c *fiber.Ctx) (application.ProductPatch, error) {
-	raw, err := readObject(c, true)
+	o, err := readObject(c, true)
 	if err != nil {
 		return application.ProductPatch{}, err
 	}
-	o := newObject(raw)
 	m := decodeProduct(o)
 	o.unknown()
 	req := productPatchRequest{SKU: valueOf(m.sku), Name: valueOf(m.name), Description: valueOf(m.description),

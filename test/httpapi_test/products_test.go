@@ -135,6 +135,7 @@ func TestCreateProductRules(t *testing.T) {
 			{"blank name", fmt.Sprintf(`{"name":"   ","price":1,"categoryId":%d}`, cat), 422, []string{"name"}},
 			{"bad sku", fmt.Sprintf(`{"sku":"a b","name":"x","price":1,"categoryId":%d}`, cat), 422, []string{"sku"}},
 			{"typo field", fmt.Sprintf(`{"nmae":"x","price":1,"categoryId":%d}`, cat), 422, []string{"name", "nmae"}},
+			{"duplicate field", fmt.Sprintf(`{"name":"a","price":1,"name":"b","categoryId":%d}`, cat), 422, []string{"name"}},
 			{"categoryId as string", `{"name":"x","price":1,"categoryId":"1"}`, 422, []string{"categoryId"}},
 			{"invalid utf-8", "{\"name\":\"\xc3\x28\",\"price\":1,\"categoryId\":1}", 422, []string{"name"}},
 		}
