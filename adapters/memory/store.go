@@ -22,6 +22,8 @@ var errNoTx = errors.New("memory: idempotency Begin must run inside InTx")
 // guards the committed state. InTx holds that mutex for the whole of fn,
 // so transactions are serialized, and works on a copy of the state that it
 // swaps in only when fn succeeds: a rollback is simply dropping the copy.
+// Inside fn use only fn's Store: the outer one waits for the mutex that
+// InTx holds, as a second connection waits for a row lock.
 type Store struct {
 	db *database
 	tx *txn // nil outside InTx

@@ -14,7 +14,8 @@ import (
 // newStore for a store of its own, which must be empty: no categories,
 // products, reports, outbox rows or idempotency records. newStore receives
 // the subtest's t, so it can register cleanups and fail the subtest when
-// its backing service is unreachable.
+// its backing service is unreachable. Subtests run one after another, so
+// newStore may reuse what an earlier subtest released.
 //
 // Decisions the ports leave open and this suite fixes:
 //   - Keyset order is (field, id), both ascending or both descending, so
