@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"go.uber.org/fx"
+	"go.uber.org/fx/fxevent"
 	"go.uber.org/zap"
 )
 
@@ -196,15 +197,22 @@ func NewApp(ctx context.Context, command string, c Config, log *zap.Logger) (*Ap
 			return nil, err
 		}
 	}
-	app := fx.New(cmd.Options(c, log, fb), fx.StartTimeout(startTimeout(c)), fx.StopTimeout(c.ShutdownTimeout))
+	app := fx.New(cmd.Options(c, log, fb), appOptions(c, log))
 	if err := app.Err(); err != nil {
 		return nil, err
 	}
 	return &App{app: app}, nil
 }
 
-func startTimeout(c Config) time.Duration {
-	return max(c.ShutdownTimeout, 15*time.Second)
+// appOptions are the options of every app: fx's own log lines go through
+// zap at debug level, and the start and stop timeouts. fx.WithLogger must
+// sit at the root: inside a module it would only cover that module.
+func appOptions(c Config, log *zap.Logger) fx.Option {
+	return fx.Options(
+		fx.WithLogger(func() fxevent.Logger { return fxLogger(log) }),
+		fx.StartTimeout(max(c.ShutdownTimeout, 15*time.Second)),
+		fx.StopTimeout(c.ShutdownTimeout),
+	)
 }
 
 // StartTimeout bounds Start.

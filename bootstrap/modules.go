@@ -37,7 +37,6 @@ func CoreModule(c Config, log *zap.Logger, fb Fallback) fx.Option {
 	return fx.Module("core",
 		fx.Supply(c, fb),
 		fx.Supply(log),
-		fx.WithLogger(fxLogger),
 		fx.Provide(newRegistry),
 	)
 }
@@ -74,8 +73,8 @@ func newPool(lc fx.Lifecycle, c Config) (*pgxpool.Pool, error) {
 	return pool, nil
 }
 
-func postgresCheck(s *postgres.Store) httpapi.Check {
-	return httpapi.Check{Name: "postgres", Critical: true, Run: s.Ping}
+func postgresCheck(pool *pgxpool.Pool) httpapi.Check {
+	return httpapi.Check{Name: "postgres", Critical: true, Run: pool.Ping}
 }
 
 // MemoryModule provides the in-memory store as the primary domain.Store:
