@@ -126,7 +126,8 @@ func JobsModule(fb Fallback) fx.Option {
 	} else {
 		opts = append(opts, fx.Provide(
 			newJobsRedis,
-			fx.Annotate(newQueueClient, fx.As(new(domain.JobQueue))),
+			newQueueClient,
+			fx.Annotate(func(q *queue.Client) *queue.Client { return q }, fx.As(new(domain.JobQueue))),
 			fx.Annotate(newQueueInspector, fx.As(new(application.QueueInspector))),
 			fx.Annotate(queueCheck, fx.ResultTags(`group:"checks"`)),
 		))
