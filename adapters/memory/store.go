@@ -23,7 +23,7 @@ var errNoTx = errors.New("memory: idempotency Begin must run inside InTx")
 // so transactions are serialized, and works on a copy of the state that it
 // swaps in only when fn succeeds: a rollback is simply dropping the copy.
 // Inside fn use only fn's Store: the outer one waits for the mutex that
-// InTx holds, as a second connection waits for a row lock.
+// InTx holds, so a call on it from fn never returns.
 type Store struct {
 	db *database
 	tx *txn // nil outside InTx
