@@ -363,3 +363,41 @@ func TestDocsAreServed(t *testing.T) {
 		}
 	}
 }
+
+func TestAccessLogLine(t *testing.T) {
+	t.Parallel()
+	s, logs := newTestServer(t)
+	tests := []struct {
+		req       *http.Request
+		wantRoute string
+		wantCode  int64
+		wantKey   string
+	}{
+		{request("GET", "/products/abc", ""), "/products/:id", 400, ""},
+		{request("GET", "/nowhere", ""), "unmatched", 404, ""},
+		{request("POST", "/categories", "{", "Authorization", "Bearer "+writerSecret, "Content-Type", "application/json"), "/categories", 400, "writer"},
+	}
+	for _, tt := range tests {
+		r := send(t, s.App(), tt.req)
+		id := r.header.Get(HeaderRequestID)
+		lines := logs.FilterMessage("http request").FilterField(zap.String("request_id", id)).All()
+		if len(lines) != 1 {
+			t.Fatalf("%s %s: %d access lines", tt.req.Method, tt.req.URL, len(lines))
+		}
+		f := lines[0].ContextMap()
+		if f["method"] != tt.req.Method || f["route"] != tt.wantRoute || f["status"] != tt.wantCode {
+			t.Errorf("access line %v", f)
+		}
+		if _, ok := f["duration"]; !ok {
+			t.Errorf("access line without duration: %v", f)
+		}
+		if got, _ := f["key"].(string); got != tt.wantKey {
+			t.Errorf("key %q, want %q", got, tt.wantKey)
+		}
+		for _, v := range f {
+			if s, ok := v.(string); ok && strings.Contains(s, writerSecret) {
+				t.Fatalf("secret logged: %v", f)
+			}
+		}
+	}
+}
