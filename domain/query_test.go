@@ -66,6 +66,10 @@ func TestCursorRoundTrip(t *testing.T) {
 		{Sort: "-name", Key: `quote " backslash \ <tag> & ünïcödé 日本`, ID: 7},
 		{Sort: "price", Key: "1999", ID: 3},
 		{Sort: "-createdAt", Key: "2026-11-25T10:00:00.123456Z", ID: 9},
+		// The longest names JSON escapes most: every character six bytes, or four.
+		{Sort: "-name", Key: strings.Repeat("<", domain.MaxProductNameLength), ID: 1<<63 - 1},
+		{Sort: "name", Key: strings.Repeat("\U0001F600", domain.MaxProductNameLength), ID: 1<<63 - 1},
+		{Sort: "name", Key: strings.Repeat("\x01", domain.MaxProductNameLength), ID: 1<<63 - 1},
 	}
 	for _, c := range cursors {
 		s := c.Encode()
