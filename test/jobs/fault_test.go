@@ -1,0 +1,194 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestKillAPIDuringCreations kills `etalase api` with SIGKILL at a random
+// moment while 500 product creations are in flight, five times over, with
+// a worker running throughout. Every 201 the client saw must be in the
+// database, the database must hold nothing the client did not send, and
+// every committed product must end with exactly one completed report.
+func TestKillAPIDuringCreations(t *testing.T) {
+	c := newCluster(t, nil)
+	c.startAPI().Kill()
+	c.startWorker(nil)
+	const rounds, creations = 5, 500
+	for round := 0; round < rounds; round++ {
+		api := c.startAPI()
+		prefix := fmt.Sprintf("kill-%d-", round)
+		type outcome struct {
+			id     int64
+			status int
+			err    error
+		}
+		outcomes := make([]outcome, creations)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := 0; i < creations; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				status, id, err := c.post("/products", c.product(fmt.Sprintf("%s%03d", prefix, i)))
+				outcomes[i] = outcome{id: id, status: status, err: err}
+			}()
+		}
+		close(start)
+		time.Sleep(time.Duration(rand.IntN(250)) * time.Millisecond)
+		api.Kill()
+		wg.Wait()
+
+		inDB := c.skus(prefix)
+		created, lost := 0, 0
+		for i, o := range outcomes {
+			sku := fmt.Sprintf("%s%03d", prefix, i)
+			switch {
+			case o.status == http.StatusCreated:
+				created++
+				if inDB[sku] != o.id {
+					t.Errorf("round %d: %s answered 201 with id %d, the database has %d", round, sku, o.id, inDB[sku])
+				}
+			case o.err != nil && o.status == 0:
+				lost++ // no answer: committed or not, either is allowed
+			default:
+				t.Errorf("round %d: %s answered %d: %v", round, sku, o.status, o.err)
+			}
+		}
+		if len(inDB) > creations {
+			t.Errorf("round %d: %d products in the database, only %d sent", round, len(inDB), creations)
+		}
+		t.Logf("round %d: %d answered 201, %d without answer, %d committed", round, created, lost, len(inDB))
+	}
+	// A restarted API takes requests again; the worker finishes the jobs.
+	c.startAPI()
+	s := c.waitAllCompleted(60 * time.Second)
+	t.Logf("%d products, %d reports, all completed", s.products, s.reports)
+}
+
+// TestKillWorkerMidJob kills a worker with SIGKILL while it runs a job
+// (REPORT_DELAY=2s); a new worker completes the job, with one result.
+func TestKillWorkerMidJob(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t, map[string]string{"REPORT_DELAY": "2s", "REPORT_SWEEP_AFTER": "4s"})
+	c.startAPI()
+	w1 := c.startWorker(nil)
+	id := c.mustCreate("/products", c.product("mid-job"))
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var status string
+		if err := c.db.QueryRow(context.Background(), `SELECT status FROM reports WHERE product_id = $1`, id).Scan(&status); err != nil {
+			t.Fatal(err)
+		}
+		if status == "running" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the report never started running (status %s)", status)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond)
+	w1.Kill()
+	killed := time.Now()
+	c.startWorker(nil)
+	c.waitAllCompleted(60 * time.Second)
+	t.Logf("the job completed %s after the worker was killed", time.Since(killed).Round(100*time.Millisecond))
+	var attempts, results int
+	if err := c.db.QueryRow(context.Background(),
+		`SELECT max(attempts), count(result) FROM reports WHERE product_id = $1`, id).Scan(&attempts, &results); err != nil {
+		t.Fatal(err)
+	}
+	if attempts < 2 || results != 1 {
+		t.Errorf("report after the kill: %d attempts, %d results; want at least 2 attempts and one result", attempts, results)
+	}
+}
+
+// load creates products at a steady pace from several clients until stop
+// closes, and counts the answers that were not 201.
+func load(c *cluster, prefix string, stop <-chan struct{}) (sent, failed *atomic.Int64, errs chan error, done chan struct{}) {
+	sent, failed = &atomic.Int64{}, &atomic.Int64{}
+	errs = make(chan error, 100)
+	done = make(chan struct{})
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				n := sent.Add(1)
+				status, _, err := c.post("/products", c.product(fmt.Sprintf("%s%d-%d", prefix, w, i)))
+				if status != http.StatusCreated {
+					failed.Add(1)
+					select {
+					case errs <- fmt.Errorf("creation %d: %d %v", n, status, err):
+					default:
+					}
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		}()
+	}
+	go func() { wg.Wait(); close(done) }()
+	return sent, failed, errs, done
+}
+
+// TestRedisOutages runs creations through a Redis frozen for 5 s and through
+// a Redis killed and restarted empty: no creation fails, and every report
+// completes afterwards, those whose jobs Redis forgot through the sweeper.
+func TestRedisOutages(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		outage func(c *cluster)
+	}{
+		{"frozen for 5s", func(c *cluster) {
+			c.redis.Freeze()
+			time.Sleep(5 * time.Second)
+			c.redis.Thaw()
+		}},
+		{"killed and restarted empty", func(c *cluster) {
+			c.redis.Kill()
+			time.Sleep(2 * time.Second)
+			c.redis.Restart()
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			// A slow job keeps some reports queued or running in Redis when
+			// the outage hits.
+			c := newCluster(t, map[string]string{"REPORT_DELAY": "300ms"})
+			c.startAPI()
+			c.startWorker(nil)
+			stop := make(chan struct{})
+			sent, failed, errs, done := load(c, "outage-", stop)
+			time.Sleep(1500 * time.Millisecond)
+			tc.outage(c)
+			time.Sleep(1500 * time.Millisecond)
+			close(stop)
+			<-done
+			close(errs)
+			for err := range errs {
+				t.Error(err)
+			}
+			if failed.Load() != 0 {
+				t.Fatalf("%d of %d creations failed", failed.Load(), sent.Load())
+			}
+			s := c.waitAllCompleted(90 * time.Second)
+			t.Logf("%d creations, 0 failed; %d reports completed", sent.Load(), s.completed)
+		})
+	}
+}
