@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -85,13 +86,20 @@ func TestRequestStorm(t *testing.T) {
 		mu       sync.Mutex
 		statuses = map[int]int{}
 		kinds    = map[string]int{}
-		failures []string
+		failures = map[string]*failure{}
+		failed   int
 		noReply  int
 	)
-	fail := func(r *request, format string, args ...any) {
+	fail := func(r *request, p problem) {
 		mu.Lock()
 		defer mu.Unlock()
-		failures = append(failures, fmt.Sprintf("%s: %s", fmt.Sprintf(format, args...), r))
+		failed++
+		key := r.kind + ": " + p.class
+		if f, ok := failures[key]; ok {
+			f.count++
+			return
+		}
+		failures[key] = &failure{key: key, count: 1, example: fmt.Sprintf("%s; request %s", p.detail, r)}
 	}
 	start := time.Now()
 	next := make(chan *request)
@@ -114,10 +122,10 @@ func TestRequestStorm(t *testing.T) {
 					noReply++
 					mu.Unlock()
 				case err != nil:
-					fail(r, "no response: %v", err)
+					fail(r, problem{"no response", err.Error()})
 				default:
-					for _, problem := range check(r, rep) {
-						fail(r, "%s", problem)
+					for _, p := range check(r, rep) {
+						fail(r, p)
 					}
 				}
 			}
@@ -147,10 +155,13 @@ func TestRequestStorm(t *testing.T) {
 	t.Log(summary.String())
 	fmt.Println("robust: " + summary.String())
 
-	if len(failures) > 0 {
-		shown := failures[:min(len(failures), 30)]
-		t.Errorf("%d of %d requests were answered wrongly (seed %d); the first %d:\n%s",
-			len(failures), len(reqs), s, len(shown), strings.Join(shown, "\n"))
+	if failed > 0 {
+		groups := slices.SortedFunc(maps.Values(failures), func(a, b *failure) int { return b.count - a.count })
+		var report strings.Builder
+		for _, g := range groups {
+			fmt.Fprintf(&report, "\n%5d x %s\n        e.g. %s", g.count, g.key, g.example)
+		}
+		t.Errorf("%d of %d requests were answered wrongly (seed %d), by generator and fault:%s", failed, len(reqs), s, report.String())
 	}
 	if proc.Exited() {
 		t.Fatalf("the api process died during the storm (seed %d)", s)
@@ -158,21 +169,39 @@ func TestRequestStorm(t *testing.T) {
 	afterStorm(t, addr, f)
 }
 
+// failure is one kind of wrong answer: how often it happened and one
+// example to replay.
+type failure struct {
+	key     string
+	count   int
+	example string
+}
+
+// problem is one thing wrong with a reply: a class to group by and the
+// details of this occurrence.
+type problem struct {
+	class  string
+	detail string
+}
+
 // check returns what is wrong with the reply to r.
-func check(r *request, rep reply) []string {
-	var problems []string
+func check(r *request, rep reply) []problem {
+	var problems []problem
+	add := func(class, format string, args ...any) {
+		problems = append(problems, problem{class: class, detail: fmt.Sprintf(format, args...)})
+	}
 	if rep.status >= 500 {
-		problems = append(problems, fmt.Sprintf("status %d", rep.status))
+		add(fmt.Sprintf("status %d", rep.status), "body %.300q", rep.body)
 	}
 	if rep.status < 400 {
 		return problems
 	}
 	ct := rep.header.Get("Content-Type")
 	if !strings.HasPrefix(ct, "application/problem+json") {
-		problems = append(problems, fmt.Sprintf("status %d with Content-Type %q, want application/problem+json", rep.status, ct))
+		add(fmt.Sprintf("status %d with Content-Type %q, want application/problem+json", rep.status, ct), "body %.200q", rep.body)
 	}
 	if rep.status == http.StatusUnauthorized && !strings.Contains(rep.header.Get("WWW-Authenticate"), "Bearer") {
-		problems = append(problems, "401 without WWW-Authenticate: Bearer")
+		add("401 without WWW-Authenticate: Bearer", "headers %v", rep.header)
 	}
 	if r.method == "HEAD" {
 		return problems
@@ -182,18 +211,18 @@ func check(r *request, rep reply) []string {
 		Title  *string `json:"title"`
 	}
 	if err := json.Unmarshal(rep.body, &body); err != nil {
-		problems = append(problems, fmt.Sprintf("status %d with a body that is not JSON (%v): %.200q", rep.status, err, rep.body))
+		add(fmt.Sprintf("status %d with a body that is not JSON", rep.status), "%v: %.200q", err, rep.body)
 		return problems
 	}
 	if body.Status == nil || *body.Status != rep.status {
-		problems = append(problems, fmt.Sprintf("status %d but problem status %v: %.200q", rep.status, body.Status, rep.body))
+		add(fmt.Sprintf("status %d with another problem status", rep.status), "body %.200q", rep.body)
 	}
 	if body.Title == nil || *body.Title == "" {
-		problems = append(problems, fmt.Sprintf("problem without a title: %.200q", rep.body))
+		add("problem without a title", "body %.200q", rep.body)
 	}
 	for _, leak := range []string{"SQLSTATE", "postgres://", "pgx", "goroutine ", "runtime error", "panic", "redis://"} {
 		if strings.Contains(string(rep.body), leak) {
-			problems = append(problems, fmt.Sprintf("error body leaks %q: %.300q", leak, rep.body))
+			add(fmt.Sprintf("error body leaks %q", leak), "body %.300q", rep.body)
 		}
 	}
 	return problems
