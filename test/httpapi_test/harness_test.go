@@ -106,6 +106,7 @@ func newHarnessOver(t testing.TB, store domain.Store) *harness {
 	}, application.NewCatalog(store), zap.NewNop(), []httpapi.Check{
 		{Name: "postgres", Critical: true, Run: store.Ping},
 	})
+	srv.RegisterJobs(application.NewReports(store, 0), application.NewQueueAdmin(newFakeInspector()))
 	return &harness{t: t, srv: srv, store: store, router: openAPIRouter(t)}
 }
 
