@@ -30,6 +30,7 @@ func TestKillAPIDuringCreations(t *testing.T) {
 			err    error
 		}
 		outcomes := make([]outcome, creations)
+		var answered atomic.Int64
 		var wg sync.WaitGroup
 		start := make(chan struct{})
 		for i := 0; i < creations; i++ {
@@ -39,10 +40,16 @@ func TestKillAPIDuringCreations(t *testing.T) {
 				<-start
 				status, id, err := c.post("/products", c.product(fmt.Sprintf("%s%03d", prefix, i)))
 				outcomes[i] = outcome{id: id, status: status, err: err}
+				answered.Add(1)
 			}()
 		}
+		// The kill lands at a random point of the stream: after 5% to 95%
+		// of the creations were answered.
+		killAfter := int64(creations/20 + rand.IntN(creations*9/10))
 		close(start)
-		time.Sleep(time.Duration(rand.IntN(250)) * time.Millisecond)
+		for answered.Load() < killAfter {
+			time.Sleep(100 * time.Microsecond)
+		}
 		api.Kill()
 		wg.Wait()
 
