@@ -1,6 +1,7 @@
 package contract
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -104,8 +105,12 @@ func testCategoryDelete(f *fixture) {
 
 func testCategoryPages(f *fixture) {
 	t := f.t
+	empty, err := f.s.Categories().List(f.ctx, domain.CategoryQuery{Limit: 10})
+	if err != nil || len(empty.Items) != 0 || empty.Next != nil {
+		t.Fatalf("List of no categories: %d items, next %v, err %v", len(empty.Items), empty.Next, err)
+	}
 	var want []int64
-	for _, name := range []string{"a", "b", "c", "d", "e", "f", "g"} {
+	for _, name := range []string{"a", "b", "c", "d", "e", "f", strings.Repeat("ü", domain.MaxCategoryNameLength)} {
 		want = append(want, f.category(name).ID)
 	}
 	for _, limit := range []int{1, 3, 7, 100} {

@@ -1,6 +1,7 @@
 package contract
 
 import (
+	"strings"
 	"time"
 
 	"github.com/etalase/etalase/domain"
@@ -46,6 +47,19 @@ func testProductCreateGet(f *fixture) {
 	}
 	checkProductFields(t, "product without sku and description", got, bare)
 	checkProduct(t, "Get after Create", got, q2)
+
+	// The longest values the contract allows are stored whole, counted in
+	// characters, not bytes.
+	long := domain.ProductFields{SKU: ptr(strings.Repeat("S", domain.MaxSKULength)),
+		Name: strings.Repeat("é", domain.MaxProductNameLength), Description: ptr(strings.Repeat("日", domain.MaxDescriptionLength)),
+		Price: domain.MaxPrice, Stock: domain.MaxStock, CategoryID: books.ID}
+	lp := f.product(long)
+	checkProductFields(t, "product with the longest fields", lp, long)
+	got, err = f.s.Products().Get(f.ctx, lp.ID)
+	if err != nil {
+		t.Fatalf("Get(%d): %v", lp.ID, err)
+	}
+	checkProduct(t, "Get of the product with the longest fields", got, lp)
 
 	_, err = f.s.Products().Get(f.ctx, q2.ID+1000)
 	wantKind(t, "Get of a missing product", err, domain.KindNotFound, "")
