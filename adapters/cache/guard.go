@@ -29,6 +29,10 @@ type GuardConfig struct {
 	Refresh time.Duration
 	// LogEvery limits cache error log lines to one per period.
 	LogEvery time.Duration
+	// Grace is how long a write that had to bump the epoch waits before it
+	// returns, so the other processes' epoch watches (NOTIFY, usually well
+	// under a millisecond) have it before the write is acknowledged.
+	Grace time.Duration
 }
 
 func (c GuardConfig) withDefaults() GuardConfig {
@@ -46,6 +50,9 @@ func (c GuardConfig) withDefaults() GuardConfig {
 	}
 	if c.LogEvery <= 0 {
 		c.LogEvery = 5 * time.Second
+	}
+	if c.Grace <= 0 {
+		c.Grace = 100 * time.Millisecond
 	}
 	return c
 }
@@ -196,7 +203,8 @@ func (g *Guard) fill(ctx context.Context, l lookup, value []byte, ttl time.Durat
 
 // Invalidate retires every entry that depends on deps. Call it after the
 // write committed and before the write is acknowledged. When the cache
-// cannot take the bump, the epoch is bumped instead; only when both fail
+// cannot take the bump, the epoch is bumped instead and Invalidate waits
+// the grace period for other processes to learn it; only when both fail
 // does it return an error (KindUnavailable), since then stale entries could
 // be served once the cache answers again.
 func (g *Guard) Invalidate(ctx context.Context, deps []string) error {
@@ -218,6 +226,7 @@ func (g *Guard) Invalidate(ctx context.Context, deps []string) error {
 		return domain.Unavailable("the change is saved but the cache could not be invalidated", err)
 	}
 	g.raise(e)
+	sleep(ctx, g.cfg.Grace)
 	return nil
 }
 

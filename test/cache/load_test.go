@@ -1,0 +1,363 @@
+package cache
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/etalase/etalase/test/pgtest"
+	"github.com/etalase/etalase/test/redisproc"
+	"github.com/etalase/etalase/test/testproc"
+)
+
+const (
+	loadClients  = 16
+	loadProducts = 50
+	apiSecret    = "load-secret"
+)
+
+// cluster is two `etalase api` processes sharing one fresh PostgreSQL
+// database and one private Redis.
+type cluster struct {
+	urls  []string
+	redis *redisproc.Server
+	ids   []int64
+	catID int64
+}
+
+func startCluster(t *testing.T, processes int) *cluster {
+	t.Helper()
+	c := &cluster{redis: redisproc.Start(t)}
+	dsn := pgtest.NewDatabase(t)
+	for i := 0; i < processes; i++ {
+		addr := fmt.Sprintf("127.0.0.1:%d", testproc.FreePort(t))
+		p := testproc.Start(t, map[string]string{
+			"DATABASE_URL": dsn,
+			"REDIS_URL":    c.redis.URL(),
+			"API_KEYS":     "load:" + apiSecret,
+			"HTTP_ADDR":    addr,
+			"LOG_LEVEL":    "warn",
+		}, "api")
+		url := "http://" + addr
+		p.WaitHTTP(t, url+"/healthz", 60*time.Second)
+		c.urls = append(c.urls, url)
+	}
+	c.seed(t)
+	return c
+}
+
+var loadHTTP = &http.Client{
+	Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64},
+	Timeout:   10 * time.Second,
+}
+
+func (c *cluster) seed(t *testing.T) {
+	t.Helper()
+	var cat struct{ ID int64 }
+	if status := call(t, http.MethodPost, c.urls[0]+"/categories", `{"name":"Load"}`, &cat); status != http.StatusCreated {
+		t.Fatalf("create category: %d", status)
+	}
+	c.catID = cat.ID
+	for i := 0; i < loadProducts; i++ {
+		var p wireProduct
+		body := fmt.Sprintf(`{"name":"load %02d","price":"%d.00","stock":%d,"categoryId":%d}`, i, 10+i, i, cat.ID)
+		if status := call(t, http.MethodPost, c.urls[0]+"/products", body, &p); status != http.StatusCreated {
+			t.Fatalf("create product: %d", status)
+		}
+		c.ids = append(c.ids, p.ID)
+	}
+}
+
+func call(t *testing.T, method, url, body string, out any) int {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+apiSecret)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := loadHTTP.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if out != nil && resp.StatusCode < 300 {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("%s %s: decode %s: %v", method, url, b, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+type wireProduct struct {
+	ID      int64 `json:"id"`
+	Version int64 `json:"version"`
+}
+
+type wireList struct {
+	Data []wireProduct `json:"data"`
+}
+
+// tracker remembers, per product, the newest version a write acknowledged
+// (a PATCH's 200) and the newest version any read has shown.
+type tracker struct {
+	mu    sync.Mutex
+	acked map[int64]int64
+	seen  map[int64]int64
+}
+
+// snapshot copies what is known when a read is sent.
+func (tr *tracker) snapshot() (acked, seen map[int64]int64) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	acked = make(map[int64]int64, len(tr.acked))
+	seen = make(map[int64]int64, len(tr.seen))
+	for k, v := range tr.acked {
+		acked[k] = v
+	}
+	for k, v := range tr.seen {
+		seen[k] = v
+	}
+	return acked, seen
+}
+
+func (tr *tracker) ack(id, version int64, write bool) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	if write && version > tr.acked[id] {
+		tr.acked[id] = version
+	}
+	if version > tr.seen[id] {
+		tr.seen[id] = version
+	}
+}
+
+// loadStats is what a run counted.
+type loadStats struct {
+	mu        sync.Mutex
+	requests  map[string]int // by kind
+	statuses  map[int]int
+	xcache    map[string]int
+	errors    []string
+	stale     []string
+	staleAt   []time.Duration
+	regressed int // reads older than another read's answer, but not than any acknowledged write
+	slow      int // slower than a second
+	maxLat    time.Duration
+	latencies []time.Duration
+}
+
+func (s *loadStats) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sort.Slice(s.latencies, func(i, j int) bool { return s.latencies[i] < s.latencies[j] })
+	p := func(q float64) time.Duration {
+		if len(s.latencies) == 0 {
+			return 0
+		}
+		return s.latencies[int(q*float64(len(s.latencies)-1))]
+	}
+	return fmt.Sprintf("requests %v, statuses %v, X-Cache %v, transport errors %d, stale reads %d (reads behind a read of a write still in flight: %d), slower than 1s %d, p50 %v p99 %v max %v",
+		s.requests, s.statuses, s.xcache, len(s.errors), len(s.stale), s.regressed, s.slow, p(.5), p(.99), s.maxLat)
+}
+
+// runLoad has loadClients clients PATCH and GET (items and list pages)
+// across the cluster's processes for d, checking every read against the
+// tracker. at, if set, runs at the given offsets (freeze, thaw).
+func runLoad(t *testing.T, c *cluster, d time.Duration, at map[time.Duration]func()) *loadStats {
+	t.Helper()
+	tr := &tracker{acked: map[int64]int64{}}
+	tr.seen = map[int64]int64{}
+	for _, id := range c.ids {
+		tr.acked[id], tr.seen[id] = 1, 1
+	}
+	st := &loadStats{requests: map[string]int{}, statuses: map[int]int{}, xcache: map[string]int{}}
+	lists := []string{
+		"/products?limit=50",
+		"/products?limit=20&sort=-price",
+		fmt.Sprintf("/products?categoryId=%d&limit=50&sort=name", c.catID),
+		"/products?sort=-id&limit=50",
+		"/products?q=load&limit=30&sort=createdAt",
+	}
+	begin := time.Now()
+	stop := begin.Add(d)
+	var wg sync.WaitGroup
+	for offset, fn := range at {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			time.Sleep(offset)
+			fn()
+		}()
+	}
+	for w := 0; w < loadClients; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), 7))
+			for time.Now().Before(stop) {
+				base := c.urls[rng.IntN(len(c.urls))]
+				id := c.ids[rng.IntN(len(c.ids))]
+				switch r := rng.IntN(10); {
+				case r < 3:
+					body := fmt.Sprintf(`{"stock":%d}`, rng.IntN(1000))
+					st.do(tr, begin, "patch", http.MethodPatch, base+fmt.Sprintf("/products/%d", id), body)
+				case r < 7:
+					st.do(tr, begin, "get item", http.MethodGet, base+fmt.Sprintf("/products/%d", id), "")
+				default:
+					st.do(tr, begin, "get list", http.MethodGet, base+lists[rng.IntN(len(lists))], "")
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, u := range c.urls {
+		t.Logf("%s cache metrics:\n%s", u, cacheMetrics(u))
+	}
+	return st
+}
+
+// cacheMetrics returns the cache lines of a process's /metrics.
+func cacheMetrics(base string) string {
+	resp, err := loadHTTP.Get(base + "/metrics")
+	if err != nil {
+		return err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var lines []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "etalase_cache_") || strings.HasPrefix(l, "etalase_redis_pool_timeouts") {
+			lines = append(lines, l)
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// do sends one request and records it: a read is judged against what the
+// tracker knew when it was sent; a write's answer is an acknowledgement.
+func (st *loadStats) do(tr *tracker, begin time.Time, kind, method, url, body string) {
+	write := method != http.MethodGet
+	acked, seen := tr.snapshot()
+	req, _ := http.NewRequest(method, url, nil)
+	if body != "" {
+		req, _ = http.NewRequest(method, url, bytes.NewBufferString(body))
+		req.Header.Set("Authorization", "Bearer "+apiSecret)
+		req.Header.Set("Content-Type", "application/merge-patch+json")
+	}
+	sent := time.Now()
+	resp, err := loadHTTP.Do(req)
+	var b []byte
+	if err == nil {
+		b, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+	}
+	lat := time.Since(sent)
+	st.mu.Lock()
+	st.requests[kind]++
+	st.latencies = append(st.latencies, lat)
+	if lat > st.maxLat {
+		st.maxLat = lat
+	}
+	if lat > time.Second {
+		st.slow++
+	}
+	if err != nil {
+		st.errors = append(st.errors, fmt.Sprintf("%s %s: %v", kind, url, err))
+		st.mu.Unlock()
+		return
+	}
+	st.statuses[resp.StatusCode]++
+	if x := resp.Header.Get("X-Cache"); x != "" {
+		st.xcache[x]++
+	}
+	st.mu.Unlock()
+	if resp.StatusCode != http.StatusOK {
+		return
+	}
+	var got []wireProduct
+	if strings.Contains(url, "?") {
+		var l wireList
+		if json.Unmarshal(b, &l) != nil {
+			return
+		}
+		got = l.Data
+	} else {
+		var p wireProduct
+		if json.Unmarshal(b, &p) != nil {
+			return
+		}
+		got = []wireProduct{p}
+	}
+	for _, p := range got {
+		switch {
+		case write:
+		case p.Version < acked[p.ID]:
+			st.mu.Lock()
+			st.stale = append(st.stale, fmt.Sprintf("%s %s: product %d version %d, but %d was acknowledged before the read (X-Cache %s)",
+				kind, url, p.ID, p.Version, acked[p.ID], resp.Header.Get("X-Cache")))
+			st.staleAt = append(st.staleAt, sent.Sub(begin))
+			st.mu.Unlock()
+		case p.Version < seen[p.ID]:
+			st.mu.Lock()
+			st.regressed++
+			st.mu.Unlock()
+		}
+		tr.ack(p.ID, p.Version, write)
+	}
+}
+
+func (st *loadStats) check(t *testing.T) {
+	t.Helper()
+	for code, n := range st.statuses {
+		if code >= 500 {
+			t.Errorf("%d responses with status %d", n, code)
+		}
+	}
+	if len(st.errors) > 0 {
+		t.Errorf("%d transport errors, first: %s", len(st.errors), st.errors[0])
+	}
+	if len(st.stale) > 0 {
+		t.Errorf("%d stale reads, first: %s (at %v)", len(st.stale), st.stale[0], st.staleAt[0])
+	}
+	if st.requests["patch"] == 0 || st.requests["get item"] == 0 || st.requests["get list"] == 0 {
+		t.Errorf("the load did not mix its requests: %v", st.requests)
+	}
+}
+
+// TestNoStaleReadsAcrossProcesses is the freshness guarantee under load:
+// 16 clients PATCH and GET 50 products for 20 s through two API processes.
+func TestNoStaleReadsAcrossProcesses(t *testing.T) {
+	c := startCluster(t, 2)
+	st := runLoad(t, c, 20*time.Second, nil)
+	t.Logf("2 processes, %d clients, %d products, 20s: %v", loadClients, loadProducts, st)
+	st.check(t)
+	if st.xcache["HIT"] == 0 {
+		t.Errorf("no response was served from the cache: %v", st.xcache)
+	}
+}
+
+// TestRedisFrozenUnderLoad freezes the shared Redis (SIGSTOP) for 5 s in
+// the middle of the same load, then thaws it: no 5xx, no request slower
+// than a second, no stale read before, during or after.
+func TestRedisFrozenUnderLoad(t *testing.T) {
+	c := startCluster(t, 2)
+	st := runLoad(t, c, 15*time.Second, map[time.Duration]func(){
+		4 * time.Second: c.redis.Freeze,
+		9 * time.Second: c.redis.Thaw,
+	})
+	t.Logf("Redis frozen from 4s to 9s of 15s: %v", st)
+	st.check(t)
+	if st.slow > 0 {
+		t.Errorf("%d requests took longer than 1s (max %v)", st.slow, st.maxLat)
+	}
+	if st.xcache["BYPASS"] == 0 {
+		t.Errorf("no response said BYPASS while Redis was frozen: %v", st.xcache)
+	}
+}

@@ -1,0 +1,140 @@
+package cache
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/etalase/etalase/adapters/cache"
+	"github.com/etalase/etalase/adapters/httpapi"
+	"github.com/etalase/etalase/adapters/memory"
+	"github.com/etalase/etalase/adapters/postgres"
+	"github.com/etalase/etalase/application"
+	"github.com/etalase/etalase/domain"
+	"github.com/etalase/etalase/test/contract"
+	"github.com/etalase/etalase/test/pgtest"
+	"github.com/etalase/etalase/test/redisproc"
+)
+
+// newRedis returns a client of a private redis-server with the cache's
+// short timeouts and no retries.
+func newRedis(t *testing.T, srv *redisproc.Server) *redis.Client {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: srv.Addr(), DialTimeout: 200 * time.Millisecond,
+		ReadTimeout: 100 * time.Millisecond, WriteTimeout: 100 * time.Millisecond,
+		PoolTimeout: 100 * time.Millisecond, MaxRetries: -1})
+	t.Cleanup(func() { _ = c.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.Ping(ctx).Err(); err != nil {
+		t.Fatalf("the private redis-server does not answer: %v", err)
+	}
+	return c
+}
+
+// cachedPostgres is the production stack: PostgreSQL, the epoch in it, and
+// Redis in front, with the reads that reach PostgreSQL counted.
+func cachedPostgres(t *testing.T, client *redis.Client) (*cache.Store, *countingStore, *cache.Guard) {
+	t.Helper()
+	pg := pgtest.NewStore(t)
+	counted := &countingStore{Store: pg}
+	g := startGuard(t, cache.NewRedis(client), postgres.NewCacheEpoch(pg.Pool()))
+	return cache.NewStore(counted, g, 0), counted, g
+}
+
+func TestContractCachedMemory(t *testing.T) {
+	t.Parallel()
+	contract.RunStore(t, func(t *testing.T) domain.Store {
+		return cache.NewStore(memory.New(), startGuard(t, memory.NewCache(), memory.NewCacheEpoch()), 0)
+	})
+}
+
+func TestContractCachedPostgres(t *testing.T) {
+	t.Parallel()
+	client := newRedis(t, redisproc.Start(t))
+	contract.RunStore(t, func(t *testing.T) domain.Store {
+		// Every subtest has a fresh database whose ids start again at 1:
+		// it gets an empty cache too.
+		if err := client.FlushDB(context.Background()).Err(); err != nil {
+			t.Fatalf("flush the private redis: %v", err)
+		}
+		s, _, _ := cachedPostgres(t, client)
+		return s
+	})
+}
+
+// TestBurstReachesPostgresOnce sends 200 concurrent reads of one cold key,
+// to the decorator and then over HTTP through the response cache, and
+// counts the queries that reach PostgreSQL.
+func TestBurstReachesPostgresOnce(t *testing.T) {
+	t.Parallel()
+	client := newRedis(t, redisproc.Start(t))
+	store, counted, guard := cachedPostgres(t, client)
+	_, ps := seed(t, store, 2)
+
+	burst(t, store, ps[0].ID, 200)
+	if got := counted.productGets.Load(); got != 1 {
+		t.Fatalf("200 concurrent gets of a cold key ran %d PostgreSQL queries, want 1", got)
+	}
+
+	srv := httpapi.New(httpapi.Config{Cache: httpapi.ResponseCache(httpapi.ResponseCacheConfig{
+		Store: cache.NewResponses(guard), Rules: httpapi.DefaultCacheRules()})},
+		application.NewCatalog(store), nil, nil)
+	if err := srv.Listen("127.0.0.1:0"); err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
+	url := fmt.Sprintf("http://%s/products/%d", srv.Addr(), ps[1].ID)
+	before := counted.productGets.Load()
+	states := httpBurst(t, url, 200)
+	if got := counted.productGets.Load() - before; got != 1 {
+		t.Fatalf("200 concurrent GET %s ran %d PostgreSQL queries, want 1 (X-Cache: %v)", url, got, states)
+	}
+	t.Logf("200 concurrent GETs of a cold item: 1 PostgreSQL query; X-Cache %v", states)
+}
+
+// httpBurst GETs url n times at once and counts the X-Cache values; any
+// status but 200 fails the test.
+func httpBurst(t *testing.T, url string, n int) map[string]int {
+	t.Helper()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: n}, Timeout: 10 * time.Second}
+	var (
+		start, wg sync.WaitGroup
+		mu        sync.Mutex
+		states    = map[string]int{}
+		failures  []string
+	)
+	start.Add(1)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start.Wait()
+			resp, err := client.Get(url)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				failures = append(failures, err.Error())
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				failures = append(failures, resp.Status)
+			}
+			states[resp.Header.Get(httpapi.HeaderXCache)]++
+		}()
+	}
+	start.Done()
+	wg.Wait()
+	if len(failures) > 0 {
+		t.Fatalf("%d of %d requests failed, first: %s", len(failures), n, failures[0])
+	}
+	return states
+}
