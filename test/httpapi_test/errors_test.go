@@ -3,11 +3,14 @@ package httpapi_test
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/etalase/etalase/adapters/httpapi"
 	"github.com/etalase/etalase/adapters/memory"
 	"github.com/etalase/etalase/domain"
 )
@@ -178,4 +181,34 @@ func TestRoutingRows(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestBodyOverLimit goes over a real connection: fiber's test transport
+// reports fasthttp's error instead of the 413 response.
+func TestBodyOverLimit(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	if err := h.srv.Listen("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = h.srv.Shutdown(context.Background()) })
+	for _, r := range []req{
+		{method: "POST", path: "/products", key: aliceSecret, body: `{"name":"` + strings.Repeat("x", httpapi.DefaultBodyLimit) + `"}`},
+		{method: "PATCH", path: "/categories/1", key: aliceSecret, body: `{"name":"` + strings.Repeat("x", httpapi.DefaultBodyLimit) + `"}`},
+	} {
+		hr := r.build()
+		hr.URL.Scheme, hr.URL.Host, hr.RequestURI = "http", h.srv.Addr().String(), ""
+		res, err := http.DefaultClient.Do(hr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		out := resp{status: res.StatusCode, header: res.Header, body: body}
+		if out.status != http.StatusRequestEntityTooLarge {
+			t.Fatalf("%s %s: status %d, want 413", r.method, r.path, out.status)
+		}
+		out.problemFields(t)
+		h.validate(r, out)
+	}
 }
