@@ -3,5 +3,5 @@
 // repositories, the transactional outbox, the idempotency store, and the
 // schema migrations of package migrations. It maps PostgreSQL errors to
 // domain error kinds so the edges never see SQL. It imports domain,
-// migrations and pgx; never another adapter.
+// migrations, pgx and goose; never another adapter.
 package postgres
