@@ -1,9 +1,12 @@
 package httpapi_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -183,8 +186,11 @@ func TestRoutingRows(t *testing.T) {
 	})
 }
 
-// TestBodyOverLimit goes over a real connection: fiber's test transport
-// reports fasthttp's error instead of the 413 response.
+// TestBodyOverLimit goes over a real connection (fiber's test transport
+// reports fasthttp's error instead of the 413 response). It announces a
+// body over the limit and sends none of it: the server answers from the
+// headers, and a client still writing when the server closes could see a
+// reset instead of the answer.
 func TestBodyOverLimit(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
@@ -193,17 +199,24 @@ func TestBodyOverLimit(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = h.srv.Shutdown(context.Background()) })
 	for _, r := range []req{
-		{method: "POST", path: "/products", key: aliceSecret, body: `{"name":"` + strings.Repeat("x", httpapi.DefaultBodyLimit) + `"}`},
-		{method: "PATCH", path: "/categories/1", key: aliceSecret, body: `{"name":"` + strings.Repeat("x", httpapi.DefaultBodyLimit) + `"}`},
+		{method: "POST", path: "/products", key: aliceSecret, body: "{}"},
+		{method: "PATCH", path: "/categories/1", key: aliceSecret, body: "{}"},
 	} {
-		hr := r.build()
-		hr.URL.Scheme, hr.URL.Host, hr.RequestURI = "http", h.srv.Addr().String(), ""
-		res, err := http.DefaultClient.Do(hr)
+		conn, err := net.DialTimeout("tcp", h.srv.Addr().String(), 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+		fmt.Fprintf(conn, "%s %s HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer %s\r\n"+
+			"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n",
+			r.method, r.path, r.key, httpapi.DefaultBodyLimit+1)
+		res, err := http.ReadResponse(bufio.NewReader(conn), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		body, _ := io.ReadAll(res.Body)
 		res.Body.Close()
+		conn.Close()
 		out := resp{status: res.StatusCode, header: res.Header, body: body}
 		if out.status != http.StatusRequestEntityTooLarge {
 			t.Fatalf("%s %s: status %d, want 413", r.method, r.path, out.status)
