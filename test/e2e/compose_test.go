@@ -1,0 +1,72 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v4"
+
+	"github.com/etalase/etalase/test/testproc"
+)
+
+// TestComposeFile checks docker-compose.yml parses and keeps the promises
+// the README makes about it, since Docker does not run in CI.
+func TestComposeFile(t *testing.T) {
+	t.Parallel()
+	root, err := testproc.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(root, "docker-compose.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f struct {
+		Services map[string]struct {
+			Image       string            `yaml:"image"`
+			Build       any               `yaml:"build"`
+			Command     []string          `yaml:"command"`
+			Environment map[string]string `yaml:"environment"`
+			DependsOn   map[string]struct {
+				Condition string `yaml:"condition"`
+			} `yaml:"depends_on"`
+		} `yaml:"services"`
+	}
+	if err := yaml.Unmarshal(b, &f); err != nil {
+		t.Fatalf("docker-compose.yml is not valid YAML: %v", err)
+	}
+	svc := f.Services
+	for _, name := range []string{"postgres", "redis", "migrate", "api"} {
+		if _, ok := svc[name]; !ok {
+			t.Fatalf("service %s missing", name)
+		}
+	}
+	if !strings.HasPrefix(svc["postgres"].Image, "postgres:15") || !strings.HasPrefix(svc["redis"].Image, "redis:7") {
+		t.Errorf("images %q and %q, want postgres 15 and redis 7", svc["postgres"].Image, svc["redis"].Image)
+	}
+	redis := svc["redis"].Command
+	if !slices.Contains(redis, "--requirepass") || !slices.Contains(redis, "noeviction") {
+		t.Errorf("redis command %v lacks --requirepass or noeviction", redis)
+	}
+	if got := strings.Join(svc["migrate"].Command, " "); got != "migrate up" {
+		t.Errorf("migrate command %q", got)
+	}
+	api := svc["api"]
+	if api.Command[0] != "api" {
+		t.Errorf("api command %v", api.Command)
+	}
+	for _, v := range []string{"DATABASE_URL", "REDIS_URL", "API_KEYS", "HTTP_ADDR"} {
+		if api.Environment[v] == "" {
+			t.Errorf("api environment lacks %s: %v", v, api.Environment)
+		}
+	}
+	if !strings.Contains(api.Environment["REDIS_URL"], "${REDIS_PASSWORD") {
+		t.Errorf("api REDIS_URL %q does not carry the Redis password", api.Environment["REDIS_URL"])
+	}
+	if api.DependsOn["migrate"].Condition != "service_completed_successfully" {
+		t.Errorf("api does not wait for the migrations: %v", api.DependsOn)
+	}
+}
