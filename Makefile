@@ -26,6 +26,7 @@ unit:
 # target exists that is not listed here.
 fuzz: fuzz-list
 	$(GO) test -run='^$$' -fuzz='^FuzzParseKeys$$' -fuzztime=$(FUZZTIME) ./bootstrap
+	$(GO) test -run='^$$' -fuzz='^FuzzCreateProductBody$$' -fuzztime=$(FUZZTIME) ./test/httpapi_test
 
 fuzz-list:
 	@missing=$$(grep -rhoE '^func Fuzz[A-Za-z0-9_]+' --include='*_test.go' . | sed 's/^func //' | sort -u | \
