@@ -89,7 +89,29 @@ func setUp(b *testing.B) *env {
 	if err := conn.QueryRow(ctx, `SELECT min(id), max(id) FROM products`).Scan(&e.minID, &e.maxID); err != nil {
 		b.Fatalf("product id range: %v", err)
 	}
+	e.requireUncached(b)
 	return e
+}
+
+// requireUncached makes sure the numbers are PostgreSQL's: with the cache
+// off, a repeated read must not be a cache hit.
+func (e *env) requireUncached(b *testing.B) {
+	b.Helper()
+	path := fmt.Sprintf("%s/products/%d", e.base, e.minID)
+	for range 2 {
+		resp, err := e.client.Get(path)
+		if err != nil {
+			b.Fatalf("GET %s: %v", path, err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			b.Fatalf("GET %s: %d, want 200", path, resp.StatusCode)
+		}
+		if x := resp.Header.Get("X-Cache"); x == "HIT" {
+			b.Fatalf("GET %s answered X-Cache: HIT with CACHE_ENABLED=false; the benchmark would measure the cache", path)
+		}
+	}
 }
 
 // listPage is the part of a list response the benchmark reads.
