@@ -27,10 +27,13 @@ unit:
 fuzz: fuzz-list
 	$(GO) test -run='^$$' -fuzz='^FuzzParseKeys$$' -fuzztime=$(FUZZTIME) ./bootstrap
 	$(GO) test -run='^$$' -fuzz='^FuzzCreateProductBody$$' -fuzztime=$(FUZZTIME) ./test/httpapi_test
+	$(GO) test -run='^$$' -fuzz='^FuzzParsePrice$$' -fuzztime=$(FUZZTIME) ./domain
+	$(GO) test -run='^$$' -fuzz='^FuzzDecodeCursor$$' -fuzztime=$(FUZZTIME) ./domain
+	$(GO) test -run='^$$' -fuzz='^FuzzProductPages$$' -fuzztime=$(FUZZTIME) ./adapters/memory
 
 fuzz-list:
 	@missing=$$(grep -rhoE '^func Fuzz[A-Za-z0-9_]+' --include='*_test.go' . | sed 's/^func //' | sort -u | \
-		while read -r name; do grep -qE "\^$${name}[$$]" Makefile || echo "$$name"; done); \
+		while read -r name; do grep -qE "\^$${name}[$$]" Makefile || echo "$$name"; done | tr '\n' ' '); \
 	if [ -n "$$missing" ]; then echo "fuzz targets missing from the Makefile's fuzz list: $$missing"; exit 1; fi
 
 ## lint: formatting, vet and staticcheck
