@@ -1,8 +1,10 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/url"
 	"sort"
 	"strings"
@@ -72,12 +74,44 @@ func DefaultCacheRules() map[string]CacheRule {
 	}
 }
 
-// cachedResponse is the stored form of a 200 response, JSON so an operator
-// can read it.
+// cachedResponse is a stored 200 response. Its stored form is JSON an
+// operator can read, {"contentType":...,"etag":...,"body":<the body>},
+// written with the body last so a hit can take the body without parsing
+// it (see encode and decodeCached).
 type cachedResponse struct {
-	ContentType string          `json:"contentType"`
-	ETag        string          `json:"etag,omitempty"`
-	Body        json.RawMessage `json:"body"`
+	ContentType string `json:"contentType"`
+	ETag        string `json:"etag,omitempty"`
+	Body        []byte `json:"-"`
+}
+
+// bodyField separates the head of a stored response from its body. It
+// cannot occur inside the head's strings, where every quote is escaped.
+const bodyField = `,"body":`
+
+func (r cachedResponse) encode() ([]byte, error) {
+	head, err := json.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, len(head)+len(bodyField)+len(r.Body)+1)
+	out = append(out, head[:len(head)-1]...)
+	out = append(out, bodyField...)
+	out = append(out, r.Body...)
+	return append(out, '}'), nil
+}
+
+func decodeCached(b []byte) (cachedResponse, error) {
+	i := bytes.Index(b, []byte(bodyField))
+	if i < 0 || len(b) < i+len(bodyField)+1 || b[len(b)-1] != '}' {
+		return cachedResponse{}, errors.New("not a stored response")
+	}
+	var r cachedResponse
+	head := append(append(make([]byte, 0, i+1), b[:i]...), '}')
+	if err := json.Unmarshal(head, &r); err != nil {
+		return cachedResponse{}, err
+	}
+	r.Body = b[i+len(bodyField) : len(b)-1]
+	return r, nil
 }
 
 // ResponseCache is the global GET response cache (the seed tutorial's
@@ -110,8 +144,7 @@ func ResponseCache(cfg ResponseCacheConfig) fiber.Handler {
 		}
 		cached, state, fill := cfg.Store.Lookup(c.UserContext(), target)
 		if state == CacheHit {
-			var r cachedResponse
-			if err := json.Unmarshal(cached, &r); err == nil {
+			if r, err := decodeCached(cached); err == nil {
 				return replay(c, r)
 			}
 			state = CacheBypass
@@ -138,7 +171,7 @@ func ResponseCache(cfg ResponseCacheConfig) fiber.Handler {
 			ETag:        string(c.Response().Header.Peek(fiber.HeaderETag)),
 			Body:        body,
 		}
-		if b, err := json.Marshal(r); err == nil {
+		if b, err := r.encode(); err == nil {
 			fill(c.UserContext(), b, rule.TTL)
 		}
 		if r.ETag != "" && noneMatch(ifNoneMatch, r.ETag) {

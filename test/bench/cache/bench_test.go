@@ -1,0 +1,252 @@
+package cache
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/redis/go-redis/v9"
+	"github.com/valyala/fasthttp"
+
+	"github.com/etalase/etalase/adapters/cache"
+	"github.com/etalase/etalase/adapters/httpapi"
+	"github.com/etalase/etalase/adapters/postgres"
+	"github.com/etalase/etalase/application"
+	"github.com/etalase/etalase/domain"
+	"github.com/etalase/etalase/test/pgtest"
+	"github.com/etalase/etalase/test/redisproc"
+)
+
+const (
+	benchProducts   = 200
+	benchCategories = 4
+	// benchClients is the number of concurrent HTTP clients, per CPU.
+	benchClients = 8
+)
+
+// result is what one sub-benchmark measured.
+type result struct {
+	rps      float64
+	p50, p99 time.Duration
+}
+
+// BenchmarkCache runs every variant against the same data in one run and
+// reports the ratios the cache is held to: the cached item at 0.35x or more
+// of the bare handler, and 5x or more of the item with the cache off.
+func BenchmarkCache(b *testing.B) {
+	env := setup(b)
+	results := map[string]result{}
+	variants := []struct {
+		name, base string
+		paths      []string
+		want       string // the X-Cache every answer must carry
+	}{
+		{"bare-fiber", env.bare, env.itemPaths, ""},
+		{"item-cached", env.cached, env.itemPaths, httpapi.CacheHit},
+		{"item-cache-off", env.plain, env.itemPaths, httpapi.CacheBypass},
+		{"list-cached", env.cached, env.listPaths, httpapi.CacheHit},
+		{"list-cache-off", env.plain, env.listPaths, httpapi.CacheBypass},
+	}
+	for _, v := range variants {
+		warm(b, v.base, v.paths)
+		b.Run(v.name, func(b *testing.B) {
+			results[v.name] = drive(b, v.base, v.paths, v.want)
+		})
+	}
+	b.Run("ratios", func(b *testing.B) {
+		for range b.N {
+		}
+		ratio := func(a, c string) float64 {
+			if results[c].rps == 0 {
+				return 0
+			}
+			return results[a].rps / results[c].rps
+		}
+		b.ReportMetric(ratio("item-cached", "bare-fiber"), "item-cached/bare")
+		b.ReportMetric(ratio("item-cached", "item-cache-off"), "item-cached/off")
+		b.ReportMetric(ratio("list-cached", "list-cache-off"), "list-cached/off")
+		b.ReportMetric(0, "ns/op")
+	})
+	fmt.Println("variant           req/s      p50        p99")
+	for _, v := range variants {
+		r := results[v.name]
+		fmt.Printf("%-15s %9.0f %10v %10v\n", v.name, r.rps, r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond))
+	}
+}
+
+type benchEnv struct {
+	bare, cached, plain  string
+	itemPaths, listPaths []string
+}
+
+// setup starts PostgreSQL data, a private Redis, the API with the cache on
+// and off, and a bare fiber app whose body is as large as an item's.
+func setup(b *testing.B) benchEnv {
+	b.Helper()
+	ctx := context.Background()
+	pg := pgtest.NewStore(b)
+	rs := redisproc.Start(b)
+	client := redis.NewClient(&redis.Options{Addr: rs.Addr(), DialTimeout: 200 * time.Millisecond,
+		ReadTimeout: 100 * time.Millisecond, WriteTimeout: 100 * time.Millisecond,
+		PoolTimeout: 100 * time.Millisecond, MaxRetries: -1, PoolSize: 64})
+	b.Cleanup(func() { _ = client.Close() })
+
+	var env benchEnv
+	var cats []int64
+	for i := 0; i < benchCategories; i++ {
+		c, err := pg.Categories().Create(ctx, domain.CategoryFields{Name: fmt.Sprintf("bench %d", i)})
+		if err != nil {
+			b.Fatalf("seed: %v", err)
+		}
+		cats = append(cats, c.ID)
+		env.listPaths = append(env.listPaths, fmt.Sprintf("/products?categoryId=%d&limit=20", c.ID))
+	}
+	desc := "A product of the benchmark, with a description long enough to look like a real one."
+	for i := 0; i < benchProducts; i++ {
+		sku := fmt.Sprintf("BN-%04d", i)
+		p, err := pg.Products().Create(ctx, domain.ProductFields{SKU: &sku, Name: fmt.Sprintf("bench product %d", i),
+			Description: &desc, Price: domain.Price(1000 + i), Stock: int64(i), CategoryID: cats[i%len(cats)]})
+		if err != nil {
+			b.Fatalf("seed: %v", err)
+		}
+		env.itemPaths = append(env.itemPaths, fmt.Sprintf("/products/%d", p.ID))
+	}
+
+	g := cache.NewGuard(cache.NewRedis(client), postgres.NewCacheEpoch(pg.Pool()), nil, nil, cache.GuardConfig{TTL: time.Hour})
+	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_ = g.Start(sctx)
+	b.Cleanup(func() { _ = g.Stop(context.Background()) })
+	if !g.Trusted() {
+		b.Fatalf("the cache is not trusted after start: is the private Redis up?")
+	}
+	rules := httpapi.DefaultCacheRules()
+	cached := httpapi.New(httpapi.Config{Cache: httpapi.ResponseCache(httpapi.ResponseCacheConfig{
+		Store: cache.NewResponses(g), Rules: rules})}, application.NewCatalog(cache.NewStore(pg, g, time.Hour)), nil, nil)
+	plain := httpapi.New(httpapi.Config{Cache: httpapi.ResponseCache(httpapi.ResponseCacheConfig{Rules: rules})},
+		application.NewCatalog(pg), nil, nil)
+	for _, s := range []*httpapi.Server{cached, plain} {
+		if err := s.Listen("127.0.0.1:0"); err != nil {
+			b.Fatalf("listen: %v", err)
+		}
+		b.Cleanup(func() { _ = s.Shutdown(context.Background()) })
+	}
+	env.cached, env.plain = cached.Addr().String(), plain.Addr().String()
+
+	status, body, _ := get(newClient(env.plain), env.itemPaths[0])
+	if status != fiber.StatusOK {
+		b.Fatalf("GET %s: %d", env.itemPaths[0], status)
+	}
+	env.bare = bareFiber(b, body)
+	return env
+}
+
+// bareFiber serves body as GET /products/:id with no work at all: the
+// ceiling a cache can approach.
+func bareFiber(b *testing.B, body []byte) string {
+	b.Helper()
+	app := fiber.New(fiber.Config{DisableStartupMessage: true})
+	app.Get("/products/:id", func(c *fiber.Ctx) error {
+		c.Set(fiber.HeaderETag, `"1"`)
+		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+		return c.Send(body)
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatalf("listen: %v", err)
+	}
+	go func() { _ = app.Listener(ln) }()
+	b.Cleanup(func() { _ = app.Shutdown() })
+	return ln.Addr().String()
+}
+
+func newClient(addr string) *fasthttp.HostClient {
+	return &fasthttp.HostClient{Addr: addr, MaxConns: 1024, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second}
+}
+
+func get(c *fasthttp.HostClient, path string) (int, []byte, string) {
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI("http://" + c.Addr + path)
+	if err := c.Do(req, resp); err != nil {
+		return 0, nil, err.Error()
+	}
+	return resp.StatusCode(), append([]byte(nil), resp.Body()...), string(resp.Header.Peek(httpapi.HeaderXCache))
+}
+
+// warm requests every path once so the cached variants measure hits.
+func warm(b *testing.B, addr string, paths []string) {
+	b.Helper()
+	c := newClient(addr)
+	for _, p := range paths {
+		if status, _, x := get(c, p); status != fiber.StatusOK {
+			b.Fatalf("warm GET %s: %d %s", p, status, x)
+		}
+	}
+}
+
+// drive sends GETs of paths from benchClients goroutines per CPU until b.N
+// are done, checks each answer, and reports req/s, p50 and p99.
+func drive(b *testing.B, addr string, paths []string, want string) result {
+	c := newClient(addr)
+	var (
+		mu      sync.Mutex
+		lats    []time.Duration
+		bad     string
+		offPath int // answers with another X-Cache than want (a miss or a bypass)
+	)
+	b.SetParallelism(benchClients)
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+		defer fasthttp.ReleaseRequest(req)
+		defer fasthttp.ReleaseResponse(resp)
+		local := make([]time.Duration, 0, 1024)
+		i := 0
+		for pb.Next() {
+			req.SetRequestURI("http://" + addr + paths[i%len(paths)])
+			i++
+			t0 := time.Now()
+			err := c.Do(req, resp)
+			local = append(local, time.Since(t0))
+			switch {
+			case err != nil || resp.StatusCode() != fiber.StatusOK:
+				mu.Lock()
+				bad = fmt.Sprintf("GET %s: %v status %d", req.URI(), err, resp.StatusCode())
+				mu.Unlock()
+			case want != "" && string(resp.Header.Peek(httpapi.HeaderXCache)) != want:
+				mu.Lock()
+				offPath++
+				mu.Unlock()
+			}
+		}
+		mu.Lock()
+		lats = append(lats, local...)
+		mu.Unlock()
+	})
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if bad != "" {
+		b.Fatalf("%s", bad)
+	}
+	sort.Slice(lats, func(i, j int) bool { return lats[i] < lats[j] })
+	r := result{rps: float64(b.N) / elapsed.Seconds()}
+	if len(lats) > 0 {
+		r.p50 = lats[len(lats)/2]
+		r.p99 = lats[len(lats)*99/100]
+	}
+	b.ReportMetric(r.rps, "req/s")
+	b.ReportMetric(float64(r.p50.Microseconds()), "p50-µs")
+	b.ReportMetric(float64(r.p99.Microseconds()), "p99-µs")
+	if want != "" {
+		b.ReportMetric(float64(offPath)/float64(b.N), "not-"+want+"/op")
+	}
+	return r
+}
