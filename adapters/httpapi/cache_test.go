@@ -1,0 +1,192 @@
+package httpapi
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// mapStore is a ResponseStore over a map: every target misses until a
+// response is stored for it.
+type mapStore struct {
+	mu      sync.Mutex
+	entries map[string][]byte
+	targets []string
+}
+
+func (s *mapStore) Lookup(_ context.Context, target string) ([]byte, string, func(context.Context, []byte, time.Duration)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.targets = append(s.targets, target)
+	if b, ok := s.entries[target]; ok {
+		return b, CacheHit, nil
+	}
+	return nil, CacheMiss, func(_ context.Context, b []byte, _ time.Duration) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.entries[target] = append([]byte(nil), b...)
+	}
+}
+
+// cacheApp is a fiber app behind the response cache whose product handler
+// counts its calls and answers with the item's ETag (and 304 itself).
+func cacheApp(store ResponseStore, rules map[string]CacheRule) (*fiber.App, *int) {
+	calls := 0
+	app := fiber.New()
+	app.Use(ResponseCache(ResponseCacheConfig{Store: store, Rules: rules}))
+	app.Get("/products/:id", func(c *fiber.Ctx) error {
+		calls++
+		if c.Params("id") == "404" {
+			return c.Status(fiber.StatusNotFound).JSON(fiber.Map{"status": 404})
+		}
+		return sendItem(c, fiber.StatusOK, 3, fiber.Map{"id": c.Params("id"), "version": 3})
+	})
+	app.Get("/products", func(c *fiber.Ctx) error {
+		calls++
+		return c.JSON(fiber.Map{"data": []int{}, "limit": c.Query("limit")})
+	})
+	return app, &calls
+}
+
+type exchange struct {
+	path, ifNoneMatch string
+	status            int
+	xcache            string
+	calls             int // handler calls so far
+}
+
+func TestResponseCache(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name  string
+		store func() ResponseStore
+		rules map[string]CacheRule
+		steps []exchange
+	}{
+		{
+			name:  "a miss is stored and the next request is a hit",
+			store: func() ResponseStore { return &mapStore{entries: map[string][]byte{}} },
+			rules: DefaultCacheRules(),
+			steps: []exchange{
+				{path: "/products/1", status: 200, xcache: CacheMiss, calls: 1},
+				{path: "/products/1", status: 200, xcache: CacheHit, calls: 1},
+				{path: "/products/1", ifNoneMatch: `"3"`, status: 304, xcache: CacheHit, calls: 1},
+				{path: "/products/1", ifNoneMatch: `"2"`, status: 200, xcache: CacheHit, calls: 1},
+			},
+		},
+		{
+			name:  "a conditional miss is stored whole and answered 304",
+			store: func() ResponseStore { return &mapStore{entries: map[string][]byte{}} },
+			rules: DefaultCacheRules(),
+			steps: []exchange{
+				{path: "/products/2", ifNoneMatch: `W/"3"`, status: 304, xcache: CacheMiss, calls: 1},
+				{path: "/products/2", status: 200, xcache: CacheHit, calls: 1},
+			},
+		},
+		{
+			name:  "only 200s are stored",
+			store: func() ResponseStore { return &mapStore{entries: map[string][]byte{}} },
+			rules: DefaultCacheRules(),
+			steps: []exchange{
+				{path: "/products/404", status: 404, xcache: CacheMiss, calls: 1},
+				{path: "/products/404", status: 404, xcache: CacheMiss, calls: 2},
+			},
+		},
+		{
+			name:  "the query is sorted and only allow-listed parameters count",
+			store: func() ResponseStore { return &mapStore{entries: map[string][]byte{}} },
+			rules: DefaultCacheRules(),
+			steps: []exchange{
+				{path: "/products?sort=name&limit=5", status: 200, xcache: CacheMiss, calls: 1},
+				{path: "/products?limit=5&sort=name&utm=x", status: 200, xcache: CacheHit, calls: 1},
+				{path: "/products?limit=6&sort=name", status: 200, xcache: CacheMiss, calls: 2},
+			},
+		},
+		{
+			name:  "no store: every cacheable response says BYPASS",
+			store: func() ResponseStore { return nil },
+			rules: DefaultCacheRules(),
+			steps: []exchange{
+				{path: "/products/1", status: 200, xcache: CacheBypass, calls: 1},
+				{path: "/products/1", status: 200, xcache: CacheBypass, calls: 2},
+			},
+		},
+		{
+			name:  "a route can opt out",
+			store: func() ResponseStore { return &mapStore{entries: map[string][]byte{}} },
+			rules: map[string]CacheRule{"/products/:id": {Off: true}},
+			steps: []exchange{
+				{path: "/products/1", status: 200, xcache: CacheBypass, calls: 1},
+				{path: "/products/1", status: 200, xcache: CacheBypass, calls: 2},
+				{path: "/products", status: 200, xcache: "", calls: 3},
+			},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			app, calls := cacheApp(tc.store(), tc.rules)
+			var firstBody string
+			for i, step := range tc.steps {
+				req := httptest.NewRequest(http.MethodGet, step.path, nil)
+				if step.ifNoneMatch != "" {
+					req.Header.Set(fiber.HeaderIfNoneMatch, step.ifNoneMatch)
+				}
+				resp, err := app.Test(req, -1)
+				if err != nil {
+					t.Fatalf("step %d: %v", i, err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != step.status || resp.Header.Get(HeaderXCache) != step.xcache || *calls != step.calls {
+					t.Fatalf("step %d GET %s: status %d X-Cache %q handler calls %d; want %d %q %d",
+						i, step.path, resp.StatusCode, resp.Header.Get(HeaderXCache), *calls, step.status, step.xcache, step.calls)
+				}
+				if resp.StatusCode == 200 && step.path == tc.steps[0].path {
+					if firstBody == "" {
+						firstBody = string(body)
+					} else if string(body) != firstBody {
+						t.Fatalf("step %d: body %s, want the stored %s", i, body, firstBody)
+					}
+				}
+				if resp.StatusCode == 200 && resp.Header.Get(HeaderXCache) == CacheHit && resp.Header.Get(fiber.HeaderETag) == "" && strings.HasPrefix(step.path, "/products/") {
+					t.Fatalf("step %d: a hit of an item lost its ETag", i)
+				}
+			}
+		})
+	}
+}
+
+func TestStoredResponseRoundTrip(t *testing.T) {
+	t.Parallel()
+	cases := []cachedResponse{
+		{ContentType: "application/json", ETag: `"12"`, Body: []byte(`{"id":1,"body":"x,\"body\":y"}`)},
+		{ContentType: "application/json", Body: []byte(`{"data":[],"nextCursor":null}`)},
+	}
+	for i, want := range cases {
+		b, err := want.encode()
+		if err != nil {
+			t.Fatalf("case %d: encode: %v", i, err)
+		}
+		got, err := decodeCached(b)
+		if err != nil || got.ContentType != want.ContentType || got.ETag != want.ETag || string(got.Body) != string(want.Body) {
+			t.Fatalf("case %d: round trip of %s = %+v (%v)", i, b, got, err)
+		}
+	}
+	for _, bad := range []string{"", "{}", `{"contentType":"a"}`, `{"contentType":1,"body":{}}`} {
+		if _, err := decodeCached([]byte(bad)); err == nil {
+			t.Errorf("decodeCached(%q) accepted it", bad)
+		}
+	}
+	if routeTemplate("/products/"+strconv.Itoa(5)) != "/products/:id" || routeTemplate("/products/5/reports") != "" {
+		t.Errorf("routeTemplate does not tell items from sub-resources")
+	}
+}
