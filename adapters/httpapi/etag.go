@@ -80,12 +80,18 @@ func allDigits(s string) bool {
 	return true
 }
 
+// isRead reports whether the request is a GET or HEAD, the only methods a
+// 304 answers.
+func isRead(c *fiber.Ctx) bool {
+	return c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead
+}
+
 // sendItem writes a single item with its version ETag, or 304 when the
 // client already holds that version.
 func sendItem(c *fiber.Ctx, status int, version int64, v any) error {
 	etag := versionETag(version)
 	c.Set(fiber.HeaderETag, etag)
-	if status == fiber.StatusOK && noneMatch(c.Get(fiber.HeaderIfNoneMatch), etag) {
+	if status == fiber.StatusOK && isRead(c) && noneMatch(c.Get(fiber.HeaderIfNoneMatch), etag) {
 		c.Status(fiber.StatusNotModified)
 		return nil
 	}
@@ -100,7 +106,7 @@ func sendList(c *fiber.Ctx, v any) error {
 	}
 	etag := bodyETag(body)
 	c.Set(fiber.HeaderETag, etag)
-	if noneMatch(c.Get(fiber.HeaderIfNoneMatch), etag) {
+	if isRead(c) && noneMatch(c.Get(fiber.HeaderIfNoneMatch), etag) {
 		c.Status(fiber.StatusNotModified)
 		return nil
 	}

@@ -72,7 +72,8 @@ func TestProductLifecycle(t *testing.T) {
 			header: map[string]string{"If-Match": `W/"2"`}})
 		h.must(200, req{method: "PATCH", path: path, key: aliceSecret, body: `{"stock":1}`,
 			header: map[string]string{"If-Match": `"2"`}})
-		h.must(200, req{method: "PATCH", path: path, key: aliceSecret, body: `{}`})
+		h.must(200, req{method: "PATCH", path: path, key: aliceSecret, body: `{}`,
+		header: map[string]string{"If-None-Match": "*"}})
 
 		fields := h.must(422, req{method: "PATCH", path: path, key: aliceSecret,
 			body: `{"name":null,"price":null,"colour":"red","stock":"many"}`}).problemFields(t)
