@@ -73,7 +73,7 @@ func TestProductLifecycle(t *testing.T) {
 		h.must(200, req{method: "PATCH", path: path, key: aliceSecret, body: `{"stock":1}`,
 			header: map[string]string{"If-Match": `"2"`}})
 		h.must(200, req{method: "PATCH", path: path, key: aliceSecret, body: `{}`,
-		header: map[string]string{"If-None-Match": "*"}})
+			header: map[string]string{"If-None-Match": "*"}})
 
 		fields := h.must(422, req{method: "PATCH", path: path, key: aliceSecret,
 			body: `{"name":null,"price":null,"colour":"red","stock":"many"}`}).problemFields(t)
