@@ -199,3 +199,38 @@ func TestRedisOutages(t *testing.T) {
 		})
 	}
 }
+
+// TestWorkerFinishesJobOnSIGTERM stops a worker with SIGTERM while it runs a
+// job: the job finishes within SHUTDOWN_TIMEOUT and the worker exits 0.
+func TestWorkerFinishesJobOnSIGTERM(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t, map[string]string{"REPORT_DELAY": "2s", "SHUTDOWN_TIMEOUT": "10s"})
+	c.startAPI()
+	w := c.startWorker(nil)
+	id := c.mustCreate("/products", c.product("graceful"))
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var status string
+		if err := c.db.QueryRow(context.Background(), `SELECT status FROM reports WHERE product_id = $1`, id).Scan(&status); err != nil {
+			t.Fatal(err)
+		}
+		if status == "running" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the report never started running (status %s)", status)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if code := w.Stop(15 * time.Second); code != 0 {
+		t.Fatalf("worker exit code %d on SIGTERM, want 0", code)
+	}
+	var status string
+	var attempts int
+	if err := c.db.QueryRow(context.Background(), `SELECT status, attempts FROM reports WHERE product_id = $1`, id).Scan(&status, &attempts); err != nil {
+		t.Fatal(err)
+	}
+	if status != "completed" || attempts != 1 {
+		t.Errorf("report after the graceful stop: %s after %d attempts; want completed after 1", status, attempts)
+	}
+}

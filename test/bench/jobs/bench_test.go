@@ -1,0 +1,277 @@
+package jobs
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/etalase/etalase/test/pgtest"
+	"github.com/etalase/etalase/test/redisproc"
+	"github.com/etalase/etalase/test/testproc"
+)
+
+// Shape of the measurements.
+const (
+	categories    = 100              // products spread over them, so a report ranks within a modest category
+	clients       = 64               // concurrent clients of the throughput run
+	moderateRate  = 200              // creations per second of the latency run
+	completionMax = 60 * time.Second // how long a run may wait for its reports
+	secret        = "bench-secret-0123456789"
+)
+
+type env struct {
+	vars    map[string]string
+	worker  *testproc.Proc
+	started time.Time // when the worker was started
+	// top is the top-level benchmark: processes started for a later
+	// sub-benchmark run belong to it, not to the run that started them.
+	top    testing.TB
+	base   string
+	db     *pgxpool.Pool
+	client *http.Client
+	cats   []int64
+	seq    atomic.Int64
+}
+
+// BenchmarkReports starts one api and one worker process on a fresh
+// database and a private Redis, with REPORT_DELAY=0, and measures the
+// pipeline as sub-benchmarks.
+func BenchmarkReports(b *testing.B) {
+	e := setUp(b)
+	b.Run("throughput", func(b *testing.B) { benchThroughput(b, e) })
+	b.Run("latency", func(b *testing.B) { benchLatency(b, e) })
+	b.Run("drain", func(b *testing.B) { benchDrain(b, e) })
+}
+
+func setUp(b *testing.B) *env {
+	b.Helper()
+	dsn := pgtest.NewDatabase(b)
+	rds := redisproc.Start(b)
+	vars := map[string]string{
+		"DATABASE_URL":       dsn,
+		"REDIS_URL":          rds.URL(),
+		"API_KEYS":           "bench:" + secret,
+		"LOG_LEVEL":          "warn",
+		"REPORT_DELAY":       "0s",
+		"WORKER_CONCURRENCY": "64",
+	}
+	port := testproc.FreePort(b)
+	apiVars := map[string]string{"HTTP_ADDR": "127.0.0.1:" + strconv.Itoa(port)}
+	for k, v := range vars {
+		apiVars[k] = v
+	}
+	api := testproc.Start(b, apiVars, "api")
+	e := &env{base: "http://127.0.0.1:" + strconv.Itoa(port), client: &http.Client{Timeout: 30 * time.Second,
+		Transport: &http.Transport{MaxIdleConns: clients * 2, MaxIdleConnsPerHost: clients * 2}}}
+	api.WaitHTTP(b, e.base+"/healthz", 30*time.Second)
+	e.vars, e.top = vars, b
+	e.worker, e.started = testproc.Start(b, vars, "worker"), time.Now()
+	pool, err := pgxpool.New(context.Background(), dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(pool.Close)
+	e.db = pool
+	for i := 0; i < categories; i++ {
+		id, err := e.post("/categories", map[string]any{"name": fmt.Sprintf("Bench %d", i)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		e.cats = append(e.cats, id)
+	}
+	return e
+}
+
+func (e *env) post(path string, body any) (int64, error) {
+	raw, _ := json.Marshal(body)
+	req, _ := http.NewRequest(http.MethodPost, e.base+path, bytes.NewReader(raw))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+secret)
+	resp, err := e.client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusCreated {
+		return 0, fmt.Errorf("POST %s: %d %s", path, resp.StatusCode, out)
+	}
+	var v struct {
+		ID int64 `json:"id"`
+	}
+	if err := json.Unmarshal(out, &v); err != nil {
+		return 0, err
+	}
+	return v.ID, nil
+}
+
+func (e *env) createProduct() (int64, error) {
+	n := e.seq.Add(1)
+	return e.post("/products", map[string]any{"name": fmt.Sprintf("Bench product %d", n),
+		"price": fmt.Sprintf("%d.%02d", n%1000, n%100), "stock": n % 50, "categoryId": e.cats[n%int64(len(e.cats))]})
+}
+
+// waitCompleted waits until no report after id floor is still unfinished
+// and returns when that was seen.
+func (e *env) waitCompleted(b *testing.B, floor int64) time.Time {
+	b.Helper()
+	deadline := time.Now().Add(completionMax)
+	for {
+		var open int
+		if err := e.db.QueryRow(context.Background(),
+			`SELECT count(*) FROM reports WHERE product_id > $1 AND status <> 'completed'`, floor).Scan(&open); err != nil {
+			b.Fatal(err)
+		}
+		if open == 0 {
+			return time.Now()
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("%d reports still open after %s", open, completionMax)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func (e *env) maxProductID(b *testing.B) int64 {
+	var id int64
+	if err := e.db.QueryRow(context.Background(), `SELECT coalesce(max(id), 0) FROM products`).Scan(&id); err != nil {
+		b.Fatal(err)
+	}
+	return id
+}
+
+// benchThroughput creates b.N products from many clients as fast as the API
+// takes them and measures until the last of their reports is completed.
+func benchThroughput(b *testing.B, e *env) {
+	floor := e.maxProductID(b)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, clients)
+	b.ResetTimer()
+	start := time.Now()
+	for c := 0; c < clients; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= int64(b.N) {
+				if _, err := e.createProduct(); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		b.Fatal(err)
+	}
+	posted := time.Now()
+	done := e.waitCompleted(b, floor)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/posted.Sub(start).Seconds(), "creates/s")
+	b.ReportMetric(float64(b.N)/done.Sub(start).Seconds(), "reports/s")
+}
+
+// benchLatency creates b.N products at a moderate, steady rate and reports
+// the p50 and p99 of the time from each 201 to its report's completion, as
+// PostgreSQL recorded it.
+func benchLatency(b *testing.B, e *env) {
+	floor := e.maxProductID(b)
+	answered := make(map[int64]time.Time, b.N)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	tick := time.NewTicker(time.Second / moderateRate)
+	defer tick.Stop()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		<-tick.C
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id, err := e.createProduct()
+			at := time.Now()
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			mu.Lock()
+			answered[id] = at
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	e.waitCompleted(b, floor)
+	b.StopTimer()
+	rows, err := e.db.Query(context.Background(),
+		`SELECT product_id, finished_at FROM reports WHERE product_id > $1`, floor)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rows.Close()
+	var lat []time.Duration
+	for rows.Next() {
+		var id int64
+		var finished time.Time
+		if err := rows.Scan(&id, &finished); err != nil {
+			b.Fatal(err)
+		}
+		if at, ok := answered[id]; ok {
+			lat = append(lat, max(finished.Sub(at), 0))
+		}
+	}
+	if len(lat) == 0 {
+		b.Fatal("no latencies measured")
+	}
+	slices.Sort(lat)
+	pct := func(p float64) float64 {
+		return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000
+	}
+	b.ReportMetric(pct(0.50), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
+}
+
+// benchDrain measures the job side alone: b.N products are created while no
+// worker runs, then a worker starts and the time until the last report is
+// completed gives the relay's and worker's capacity, apart from the API's.
+func benchDrain(b *testing.B, e *env) {
+	b.StopTimer()
+	// A worker stops gracefully on SIGTERM once it has finished starting.
+	time.Sleep(time.Until(e.started.Add(3 * time.Second)))
+	if code := e.worker.Stop(30 * time.Second); code != 0 {
+		b.Fatalf("the worker exited with %d on SIGTERM", code)
+	}
+	floor := e.maxProductID(b)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for c := 0; c < clients; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= int64(b.N) {
+				if _, err := e.createProduct(); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	b.StartTimer()
+	start := time.Now()
+	e.worker, e.started = testproc.Start(e.top, e.vars, "worker"), time.Now()
+	done := e.waitCompleted(b, floor)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/done.Sub(start).Seconds(), "reports/s")
+}
