@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math/rand/v2"
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -31,11 +32,17 @@ func TestCheck(t *testing.T) {
 		{"401 with challenge", "POST", reply{status: 401, header: http.Header{"Content-Type": {"application/problem+json"},
 			"Www-Authenticate": {"Bearer"}}, body: []byte(`{"title":"Unauthorized","status":401}`)}, 0},
 		{"head error has no body", "HEAD", reply{status: 404, header: problemJSON}, 0},
+		{"valid refused", "POST", reply{status: 422, header: problemJSON, body: []byte(`{"title":"Unprocessable","status":422}`)}, 1},
+		{"valid gone meanwhile", "GET", reply{status: 404, header: problemJSON, body: []byte(`{"title":"Not Found","status":404}`)}, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got := check(&request{method: tt.method}, tt.rep)
+			kind := "hostile"
+			if strings.HasPrefix(tt.name, "valid") {
+				kind = "valid"
+			}
+			got := check(&request{kind: kind, method: tt.method}, tt.rep)
 			if len(got) != tt.wrong {
 				t.Errorf("check found %d problems %v, want %d", len(got), got, tt.wrong)
 			}

@@ -193,6 +193,16 @@ func check(r *request, rep reply) []problem {
 	if rep.status >= 500 {
 		add(fmt.Sprintf("status %d", rep.status), "body %.300q", rep.body)
 	}
+	if r.kind == "valid" {
+		switch rep.status {
+		case http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusMethodNotAllowed,
+			http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity,
+			http.StatusRequestHeaderFieldsTooLarge:
+			// Not found, conflict and precondition may follow from what
+			// the storm did concurrently; these say a valid request was refused.
+			add(fmt.Sprintf("valid request refused with %d", rep.status), "body %.300q", rep.body)
+		}
+	}
 	if rep.status < 400 {
 		return problems
 	}
