@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
@@ -70,6 +71,9 @@ func (i *Inspector) Counts(_ context.Context) ([]application.QueueCounts, error)
 func (i *Inspector) Failed(_ context.Context, queue string, limit int) ([]application.FailedJob, error) {
 	tasks, err := i.inspector.ListArchivedTasks(queue, asynq.PageSize(limit))
 	switch {
+	case errors.Is(err, asynq.ErrQueueNotFound) && slices.Contains(i.queues, queue):
+		// A configured queue asynq has not seen a job in yet has no failures.
+		return []application.FailedJob{}, nil
 	case errors.Is(err, asynq.ErrQueueNotFound):
 		return nil, domain.NotFound("queue %q not found", queue)
 	case err != nil:

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -229,17 +228,4 @@ func (r response) problem(t *testing.T) []string {
 		fields[i] = e.Field
 	}
 	return fields
-}
-
-// hostPort returns the host:port of a URL.
-func hostPort(t *testing.T, raw string) string {
-	t.Helper()
-	u, err := url.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := net.SplitHostPort(u.Host); err != nil {
-		t.Fatalf("%s has no port", raw)
-	}
-	return u.Host
 }
