@@ -139,6 +139,8 @@ func cached[T any](ctx context.Context, s *Store, key string, deps []string,
 		if v, err := dec(l.value); err == nil {
 			return v, nil
 		}
+		// An entry this version cannot read is replaced like a missing one.
+		l.state, l.value = stateMiss, nil
 	case stateBypass:
 		return load(ctx)
 	}
