@@ -1,8 +1,18 @@
 package bootstrap
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
+
+	"go.uber.org/fx"
+	"go.uber.org/zap"
+
+	"github.com/etalase/etalase/adapters/httpapi"
 )
 
 func TestLoadJobsConfig(t *testing.T) {
@@ -47,5 +57,73 @@ func TestLoadJobsConfig(t *testing.T) {
 				t.Fatalf("LoadJobsConfig = %+v, %v; want %+v", got, err, tc.want)
 			}
 		})
+	}
+}
+
+// TestDevFallbackRunsReports starts dev wired on the in-memory store and
+// queue, creates a product over HTTP and waits for its report to complete:
+// the relay, the memory queue's runner and the report use case together.
+func TestDevFallbackRunsReports(t *testing.T) {
+	t.Parallel()
+	vars := map[string]string{"API_KEYS": "me:secret-0123456789", "HTTP_ADDR": "127.0.0.1:0",
+		"REPORT_DELAY": "10ms", "LOG_LEVEL": "error"}
+	c, err := LoadConfig("dev", env(vars))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var srv *httpapi.Server
+	app := fx.New(DevOptions(c, zap.NewNop(), Fallback{Postgres: true, Redis: true}), appOptions(c, zap.NewNop()),
+		fx.Populate(&srv))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := app.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = app.Stop(context.Background()) }()
+	base := "http://" + srv.Addr().String()
+	post := func(path, body string) map[string]any {
+		req, _ := http.NewRequest(http.MethodPost, base+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer secret-0123456789")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusCreated {
+			t.Fatalf("POST %s = %d, %v", path, resp.StatusCode, out)
+		}
+		return out
+	}
+	cat := post("/categories", `{"name":"Books"}`)
+	p := post("/products", fmt.Sprintf(`{"name":"Go","price":"19.99","stock":2,"categoryId":%v}`, cat["id"]))
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(fmt.Sprintf("%s/products/%v/reports", base, p["id"]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var list struct {
+			Data []struct {
+				Status string         `json:"status"`
+				Result map[string]any `json:"result"`
+			} `json:"data"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&list)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list.Data) == 1 && list.Data[0].Status == "completed" {
+			if list.Data[0].Result["stockValue"] != "39.98" {
+				t.Errorf("result = %v, want stockValue 39.98", list.Data[0].Result)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("reports = %+v; want one completed", list.Data)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
