@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
 	"go.uber.org/zap"
 
 	"github.com/etalase/etalase/application"
@@ -121,7 +122,30 @@ func New(cfg Config, catalog *application.Catalog, log *zap.Logger, checks []Che
 		UnescapePath:          false,
 	})
 	s.routes()
+	s.answerUnknownMethods()
 	return s
+}
+
+// answerUnknownMethods makes a request with a method fiber does not know
+// (FOO, a lower-case get, garbage bytes) a 400 problem like every other bad
+// request: fiber itself would answer it in plain text before the
+// ErrorHandler runs.
+func (s *Server) answerUnknownMethods() {
+	known := make(map[string]bool)
+	for _, m := range s.app.Config().RequestMethods {
+		known[m] = true
+	}
+	srv := s.app.Server()
+	next := srv.Handler
+	srv.Handler = func(rc *fasthttp.RequestCtx) {
+		if known[string(rc.Method())] {
+			next(rc)
+			return
+		}
+		c := s.app.AcquireCtx(rc)
+		defer s.app.ReleaseCtx(c)
+		_ = s.handleError(c, errBadRequest("the request method is not an HTTP method"))
+	}
 }
 
 // routes registers every route in one place. Reads are public; writes go
