@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -35,51 +36,77 @@ return n
 // cluster). Give the client short timeouts and no retries: a slow cache is
 // worth less than no cache.
 type Redis struct {
-	client redis.UniversalClient
+	client  redis.UniversalClient
+	cluster bool // keys of one read may live on several nodes
 }
 
 var _ domain.Cache = (*Redis)(nil)
 
 // NewRedis returns the cache on client.
 func NewRedis(client redis.UniversalClient) *Redis {
-	return &Redis{client: client}
+	_, cluster := client.(*redis.ClusterClient)
+	return &Redis{client: client, cluster: cluster}
 }
 
-// Read pipelines a GET of every generation and of the entry: one round trip
-// on a single node.
+// Read gets every generation and the entry in one round trip: one MGET on
+// a single node or sentinel, a pipeline of GETs (split per node) on a
+// cluster.
 func (r *Redis) Read(ctx context.Context, key string, gens []string) ([]int64, []byte, error) {
-	cmds := make([]*redis.StringCmd, len(gens)+1)
-	_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, g := range gens {
-			cmds[i] = p.Get(ctx, g)
-		}
-		cmds[len(gens)] = p.Get(ctx, key)
-		return nil
-	})
-	if err != nil && !errors.Is(err, redis.Nil) {
+	vals, err := r.get(ctx, append(gens[:len(gens):len(gens)], key))
+	if err != nil {
 		return nil, nil, fmt.Errorf("read %s: %w", key, err)
 	}
 	out := make([]int64, len(gens))
 	for i, g := range gens {
-		n, err := cmds[i].Int64()
-		switch {
-		case errors.Is(err, redis.Nil):
-			if n, err = r.advance(ctx, g, "init"); err != nil {
+		if vals[i] == nil {
+			if out[i], err = r.advance(ctx, g, "init"); err != nil {
 				return nil, nil, err
 			}
-		case err != nil:
+			continue
+		}
+		if out[i], err = strconv.ParseInt(string(vals[i]), 10, 64); err != nil {
 			return nil, nil, fmt.Errorf("read generation %s: %w", g, err)
 		}
-		out[i] = n
 	}
-	value, err := cmds[len(gens)].Bytes()
-	if errors.Is(err, redis.Nil) {
-		return out, nil, nil
+	return out, vals[len(gens)], nil
+}
+
+// get returns the value of every key, nil for a missing one.
+func (r *Redis) get(ctx context.Context, keys []string) ([][]byte, error) {
+	out := make([][]byte, len(keys))
+	if !r.cluster {
+		vals, err := r.client.MGet(ctx, keys...).Result()
+		if err != nil {
+			return nil, err
+		}
+		for i, v := range vals {
+			if s, ok := v.(string); ok {
+				out[i] = []byte(s)
+			}
+		}
+		return out, nil
 	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("read %s: %w", key, err)
+	cmds := make([]*redis.StringCmd, len(keys))
+	_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, k := range keys {
+			cmds[i] = p.Get(ctx, k)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, err
 	}
-	return out, value, nil
+	for i, c := range cmds {
+		b, err := c.Bytes()
+		switch {
+		case errors.Is(err, redis.Nil):
+		case err != nil:
+			return nil, err
+		default:
+			out[i] = b
+		}
+	}
+	return out, nil
 }
 
 // Write stores value at key for ttl.

@@ -122,8 +122,10 @@ func setup(b *testing.B) benchEnv {
 	defer cancel()
 	_ = g.Start(sctx)
 	b.Cleanup(func() { _ = g.Stop(context.Background()) })
-	if !g.Trusted() {
-		b.Fatalf("the cache is not trusted after start: is the private Redis up?")
+	for deadline := time.Now().Add(15 * time.Second); !g.Trusted(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			b.Fatalf("the cache is not trusted 15s after start: is the private Redis up?")
+		}
 	}
 	rules := httpapi.DefaultCacheRules()
 	cached := httpapi.New(httpapi.Config{Cache: httpapi.ResponseCache(httpapi.ResponseCacheConfig{
