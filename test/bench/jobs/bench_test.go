@@ -25,6 +25,7 @@ import (
 const (
 	categories    = 100              // products spread over them, so a report ranks within a modest category
 	clients       = 64               // concurrent clients of the throughput run
+	workers       = 2                // worker processes, as a deployment scales them
 	moderateRate  = 200              // creations per second of the latency run
 	completionMax = 60 * time.Second // how long a run may wait for its reports
 	secret        = "bench-secret-0123456789"
@@ -32,7 +33,7 @@ const (
 
 type env struct {
 	vars    map[string]string
-	worker  *testproc.Proc
+	workers []*testproc.Proc
 	started time.Time // when the worker was started
 	// top is the top-level benchmark: processes started for a later
 	// sub-benchmark run belong to it, not to the run that started them.
@@ -44,7 +45,7 @@ type env struct {
 	seq    atomic.Int64
 }
 
-// BenchmarkReports starts one api and one worker process on a fresh
+// BenchmarkReports starts one api and two worker processes on a fresh
 // database and a private Redis, with REPORT_DELAY=0, and measures the
 // pipeline as sub-benchmarks.
 func BenchmarkReports(b *testing.B) {
@@ -76,7 +77,7 @@ func setUp(b *testing.B) *env {
 		Transport: &http.Transport{MaxIdleConns: clients * 2, MaxIdleConnsPerHost: clients * 2}}}
 	api.WaitHTTP(b, e.base+"/healthz", 30*time.Second)
 	e.vars, e.top = vars, b
-	e.worker, e.started = testproc.Start(b, vars, "worker"), time.Now()
+	e.startWorkers()
 	pool, err := pgxpool.New(context.Background(), dsn)
 	if err != nil {
 		b.Fatal(err)
@@ -91,6 +92,16 @@ func setUp(b *testing.B) *env {
 		e.cats = append(e.cats, id)
 	}
 	return e
+}
+
+// startWorkers starts the worker processes; they belong to the top-level
+// benchmark, whichever run starts them.
+func (e *env) startWorkers() {
+	e.workers = e.workers[:0]
+	for i := 0; i < workers; i++ {
+		e.workers = append(e.workers, testproc.Start(e.top, e.vars, "worker"))
+	}
+	e.started = time.Now()
 }
 
 func (e *env) post(path string, body any) (int64, error) {
@@ -243,14 +254,16 @@ func benchLatency(b *testing.B, e *env) {
 }
 
 // benchDrain measures the job side alone: b.N products are created while no
-// worker runs, then a worker starts and the time until the last report is
+// worker runs, then the workers start and the time until the last report is
 // completed gives the relay's and worker's capacity, apart from the API's.
 func benchDrain(b *testing.B, e *env) {
 	b.StopTimer()
 	// A worker stops gracefully on SIGTERM once it has finished starting.
 	time.Sleep(time.Until(e.started.Add(3 * time.Second)))
-	if code := e.worker.Stop(30 * time.Second); code != 0 {
-		b.Fatalf("the worker exited with %d on SIGTERM", code)
+	for _, w := range e.workers {
+		if code := w.Stop(30 * time.Second); code != 0 {
+			b.Fatalf("a worker exited with %d on SIGTERM", code)
+		}
 	}
 	floor := e.maxProductID(b)
 	var next atomic.Int64
@@ -270,7 +283,7 @@ func benchDrain(b *testing.B, e *env) {
 	wg.Wait()
 	b.StartTimer()
 	start := time.Now()
-	e.worker, e.started = testproc.Start(e.top, e.vars, "worker"), time.Now()
+	e.startWorkers()
 	done := e.waitCompleted(b, floor)
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/done.Sub(start).Seconds(), "reports/s")
