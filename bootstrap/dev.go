@@ -69,7 +69,7 @@ func prepareDev(ctx context.Context, c Config, log *zap.Logger) (Fallback, error
 	}
 	if !c.RedisURLSet && c.RedisMode == RedisSingle && !reachable(ctx, redisAddr(c.RedisURL)) {
 		fb.Redis = true
-		log.Warn("REDIS IS UNREACHABLE: dev runs without the cache and with an in-memory job queue",
+		log.Warn("REDIS IS UNREACHABLE: dev runs with an in-process cache and an in-memory job queue",
 			zap.String("redis", RedactURL(c.RedisURL)))
 	}
 	return fb, nil

@@ -23,7 +23,7 @@ import (
 // value: nothing falls back.
 type Fallback struct {
 	Postgres bool // the store is adapters/memory
-	Redis    bool // no Redis: cache off, jobs in memory
+	Redis    bool // no Redis: the cache and the jobs in memory
 }
 
 // primaryTag names the store the data lives in (PostgreSQL or memory),
