@@ -223,6 +223,21 @@ func runLoad(t *testing.T, c *cluster, d time.Duration, at map[time.Duration]fun
 	return st
 }
 
+// allMetrics returns a process's /metrics.
+func allMetrics(t *testing.T, base string) string {
+	t.Helper()
+	resp, err := loadHTTP.Get(base + "/metrics")
+	if err != nil {
+		t.Fatalf("GET /metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics: %d", resp.StatusCode)
+	}
+	return string(b)
+}
+
 // cacheMetrics returns the cache lines of a process's /metrics.
 func cacheMetrics(base string) string {
 	resp, err := loadHTTP.Get(base + "/metrics")
@@ -338,6 +353,19 @@ func TestNoStaleReadsAcrossProcesses(t *testing.T) {
 	st := runLoad(t, c, 20*time.Second, nil)
 	t.Logf("2 processes, %d clients, %d products, 20s: %v", loadClients, loadProducts, st)
 	st.check(t)
+	metrics := allMetrics(t, c.urls[0])
+	for _, want := range []string{
+		`etalase_http_requests_total{method="GET",route="/products/:id",status="200"}`,
+		`etalase_http_request_duration_seconds_bucket{method="PATCH",route="/products/:id",le="0.1"}`,
+		`etalase_cache_hits_total{layer="response"}`,
+		`etalase_cache_misses_total{layer="repository"}`,
+		`etalase_pgx_pool_total_conns`,
+		`etalase_redis_pool_total_conns{pool="cache"}`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics has no %s", want)
+		}
+	}
 	if st.xcache["HIT"] == 0 {
 		t.Errorf("no response was served from the cache: %v", st.xcache)
 	}
