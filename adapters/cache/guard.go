@@ -154,6 +154,7 @@ const (
 // entry must carry, and the value when it was current.
 type lookup struct {
 	state state
+	layer string
 	key   string
 	stamp string
 	value []byte
@@ -170,11 +171,11 @@ func (g *Guard) lookup(ctx context.Context, layer, key string, deps []string) lo
 	gens, raw, err := g.cache.Read(ctx, key, deps)
 	cancel()
 	if err != nil {
-		g.fail("read", err)
+		g.fail(layerOrRecheck(layer), "read", err)
 		g.metrics.bypass(layer)
 		return lookup{state: stateBypass}
 	}
-	l := lookup{state: stateMiss, key: key, stamp: stamp(epoch, gens)}
+	l := lookup{state: stateMiss, layer: layer, key: key, stamp: stamp(epoch, gens)}
 	if v, ok := unwrap(raw, l.stamp); ok {
 		l.state, l.value = stateHit, v
 		g.metrics.hit(layer)
@@ -197,7 +198,7 @@ func (g *Guard) fill(ctx context.Context, l lookup, value []byte, ttl time.Durat
 	ctx, cancel := context.WithTimeout(ctx, g.cfg.Timeout)
 	defer cancel()
 	if err := g.cache.Write(ctx, l.key, wrap(l.stamp, value), ttl); err != nil {
-		g.fail("write", err)
+		g.fail(layerOrRecheck(l.layer), "write", err)
 	}
 }
 
@@ -218,11 +219,11 @@ func (g *Guard) Invalidate(ctx context.Context, deps []string) error {
 		if err == nil {
 			return nil
 		}
-		g.fail("bump", err)
+		g.fail(layerWrite, "bump", err)
 	}
 	e, err := g.epochs.Bump(context.WithoutCancel(ctx))
 	if err != nil {
-		g.fail("epoch", err)
+		g.fail(layerWrite, "epoch", err)
 		return domain.Unavailable("the change is saved but the cache could not be invalidated", err)
 	}
 	g.raise(e)
@@ -230,18 +231,32 @@ func (g *Guard) Invalidate(ctx context.Context, deps []string) error {
 	return nil
 }
 
+// The layers of errors that are not a lookup's.
+const (
+	layerWrite   = "write" // invalidation after a write
+	layerEpoch   = "epoch" // the epoch watch
+	layerRecheck = "recheck"
+)
+
+func layerOrRecheck(layer string) string {
+	if layer == "" {
+		return layerRecheck
+	}
+	return layer
+}
+
 // fail distrusts the cache after an error and logs it, at most once per
 // LogEvery.
-func (g *Guard) fail(op string, err error) {
+func (g *Guard) fail(layer, op string, err error) {
 	g.failures.Add(1)
 	if g.trusted.Swap(false) {
 		g.metrics.state(g.epoch.Load(), false)
 	}
-	g.metrics.failed(op)
+	g.metrics.failed(layer, op)
 	now := time.Now().UnixNano()
 	last := g.lastLog.Load()
 	if now-last >= int64(g.cfg.LogEvery) && g.lastLog.CompareAndSwap(last, now) {
-		g.log.Warn("cache unavailable, bypassing it", zap.String("op", op), zap.Error(err))
+		g.log.Warn("cache unavailable, bypassing it", zap.String("layer", layer), zap.String("op", op), zap.Error(err))
 	}
 }
 
@@ -268,7 +283,7 @@ func (g *Guard) watch(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		g.fail("watch", err)
+		g.fail(layerEpoch, "watch", err)
 		sleep(ctx, g.cfg.Probe)
 	}
 }

@@ -36,8 +36,8 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "etalase_cache_bypasses_total", Help: "Lookups that skipped the cache because it was off, failing or not yet trusted.",
 		}, []string{"layer"}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "etalase_cache_errors_total", Help: "Cache operations that failed, by operation.",
-		}, []string{"op"}),
+			Name: "etalase_cache_errors_total", Help: "Cache operations that failed, by layer (response, repository, write, epoch) and operation.",
+		}, []string{"layer", "op"}),
 		epoch: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "etalase_cache_epoch", Help: "The cache epoch this process stamps entries with.",
 		}),
@@ -82,9 +82,9 @@ func (m *Metrics) bypass(layer string) {
 	}
 }
 
-func (m *Metrics) failed(op string) {
+func (m *Metrics) failed(layer, op string) {
 	if m != nil {
-		m.errors.WithLabelValues(op).Inc()
+		m.errors.WithLabelValues(layer, op).Inc()
 	}
 }
 
