@@ -29,6 +29,9 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// PollInterval is how often an idle server looks for new jobs.
 	PollInterval time.Duration
+	// ForwardInterval is how often jobs due for a retry are moved back to
+	// pending: the granularity of the backoff.
+	ForwardInterval time.Duration
 	// RetryBase is the first retry's delay; each next one doubles it.
 	RetryBase time.Duration
 	// RetryMax caps a retry's delay.
@@ -42,6 +45,7 @@ const (
 	DefaultConcurrency     = 10
 	DefaultShutdownTimeout = 15 * time.Second
 	DefaultPollInterval    = 20 * time.Millisecond
+	DefaultForwardInterval = time.Second
 	DefaultRetryBase       = 2 * time.Second
 	DefaultRetryMax        = 5 * time.Minute
 )
@@ -55,6 +59,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.PollInterval <= 0 {
 		c.PollInterval = DefaultPollInterval
+	}
+	if c.ForwardInterval <= 0 {
+		c.ForwardInterval = DefaultForwardInterval
 	}
 	if c.RetryBase <= 0 {
 		c.RetryBase = DefaultRetryBase
@@ -88,13 +95,14 @@ func NewServer(rdb redis.UniversalClient, cfg Config, handler JobHandler, perman
 	}
 	s := &Server{handler: handler, permanent: permanent, log: log, metrics: metrics}
 	s.srv = asynq.NewServerFromRedisClient(rdb, asynq.Config{
-		Concurrency:       cfg.Concurrency,
-		Queues:            queues,
-		ShutdownTimeout:   cfg.ShutdownTimeout,
-		TaskCheckInterval: cfg.PollInterval,
-		RetryDelayFunc:    Backoff(cfg.RetryBase, cfg.RetryMax),
-		Logger:            asynqLogger{log.Sugar().With("component", "asynq")},
-		LogLevel:          asynq.WarnLevel,
+		Concurrency:              cfg.Concurrency,
+		Queues:                   queues,
+		ShutdownTimeout:          cfg.ShutdownTimeout,
+		TaskCheckInterval:        cfg.PollInterval,
+		DelayedTaskCheckInterval: cfg.ForwardInterval,
+		RetryDelayFunc:           Backoff(cfg.RetryBase, cfg.RetryMax),
+		Logger:                   asynqLogger{log.Sugar().With("component", "asynq")},
+		LogLevel:                 asynq.WarnLevel,
 	})
 	return s
 }

@@ -69,9 +69,7 @@ func TestServerRunsJobs(t *testing.T) {
 			reg := prometheus.NewRegistry()
 			metrics := NewMetrics(reg)
 			w := NewServer(rdb, Config{Concurrency: 2, RetryBase: 10 * time.Millisecond, RetryMax: 20 * time.Millisecond,
-				PollInterval: 10 * time.Millisecond}, h, isPermanent, zap.New(core), metrics)
-			// The forwarder moves due retries every DelayedTaskCheckInterval
-			// (5 s by default); five attempts fit in the test's budget.
+				PollInterval: 10 * time.Millisecond, ForwardInterval: 100 * time.Millisecond}, h, isPermanent, zap.New(core), metrics)
 			if err := w.Start(); err != nil {
 				t.Fatal(err)
 			}
