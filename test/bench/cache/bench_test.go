@@ -27,6 +27,8 @@ const (
 	benchCategories = 4
 	// benchClients is the number of concurrent HTTP clients, per CPU.
 	benchClients = 8
+	// benchRounds is how many turns every variant takes.
+	benchRounds = 3
 )
 
 // result is what one sub-benchmark measured.
@@ -35,7 +37,8 @@ type result struct {
 	p50, p99 time.Duration
 }
 
-// BenchmarkCache runs every variant against the same data in one run and
+// BenchmarkCache runs every variant against the same data in one run (in
+// interleaved rounds, keeping each variant's best) and
 // reports the ratios the cache is held to: the cached item at 0.35x or more
 // of the bare handler, and 5x or more of the item with the cache off.
 func BenchmarkCache(b *testing.B) {
@@ -54,9 +57,18 @@ func BenchmarkCache(b *testing.B) {
 	}
 	for _, v := range variants {
 		warm(b, v.base, v.paths)
-		b.Run(v.name, func(b *testing.B) {
-			results[v.name] = drive(b, v.base, v.paths, v.want)
-		})
+	}
+	// The variants take turns for several rounds and each keeps its best
+	// round, so a burst of other work on the machine does not decide a
+	// ratio.
+	for round := 0; round < benchRounds; round++ {
+		for _, v := range variants {
+			b.Run(v.name, func(b *testing.B) {
+				if r := drive(b, v.base, v.paths, v.want); r.rps > results[v.name].rps {
+					results[v.name] = r
+				}
+			})
+		}
 	}
 	b.Run("ratios", func(b *testing.B) {
 		for range b.N {
@@ -72,6 +84,7 @@ func BenchmarkCache(b *testing.B) {
 		b.ReportMetric(ratio("list-cached", "list-cache-off"), "list-cached/off")
 		b.ReportMetric(0, "ns/op")
 	})
+	fmt.Println("best of", benchRounds, "interleaved rounds")
 	fmt.Println("variant           req/s      p50        p99")
 	for _, v := range variants {
 		r := results[v.name]
