@@ -94,8 +94,9 @@ func NewGuard(cache domain.Cache, epochs domain.CacheEpoch, metrics *Metrics, lo
 
 // Start runs the Guard's background work: watching the epoch, probing the
 // cache while it is not trusted, and re-reading the epoch now and then. It
-// waits up to the context's deadline for the Guard to trust the cache, but
-// a cache that does not answer is no reason to fail: it returns nil anyway.
+// waits up to two seconds (less if ctx ends) for the Guard to trust the
+// cache, but a cache that does not answer is no reason to fail a start: the
+// process serves from PostgreSQL until it does, so Start returns nil.
 func (g *Guard) Start(ctx context.Context) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
