@@ -5,11 +5,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"go.uber.org/zap/zapcore"
 )
 
@@ -86,7 +88,7 @@ func IsConfigError(err error) bool {
 func LoadConfig(command string, getenv func(string) string) (Config, error) {
 	r := reader{getenv: getenv}
 	c := Config{Command: command}
-	c.HTTPAddr = r.str("HTTP_ADDR", DefaultHTTPAddr)
+	c.HTTPAddr = r.addr("HTTP_ADDR", DefaultHTTPAddr)
 	c.DatabaseURL, c.DatabaseURLSet = r.url("DATABASE_URL", DefaultDatabaseURL, "postgres", "postgresql")
 	c.RedisURL, c.RedisURLSet = r.url("REDIS_URL", DefaultRedisURL, "redis", "rediss", "unix")
 	c.CacheRedisURL, _ = r.url("CACHE_REDIS_URL", c.RedisURL, "redis", "rediss", "unix")
@@ -109,6 +111,9 @@ func LoadConfig(command string, getenv func(string) string) (Config, error) {
 		return Config{}, r.err
 	}
 
+	if _, err := pgconn.ParseConfig(c.DatabaseURL); err != nil {
+		return Config{}, &ConfigError{"DATABASE_URL", "not a valid PostgreSQL connection URL"}
+	}
 	if c.RedisMode != RedisSingle && len(c.RedisAddrs) == 0 {
 		return Config{}, &ConfigError{"REDIS_ADDRS", "REDIS_MODE=" + c.RedisMode + " needs a comma list of addresses"}
 	}
@@ -202,6 +207,24 @@ func (r *reader) str(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// addr reads a listen address: host:port, where the host may be empty.
+func (r *reader) addr(name, def string) string {
+	v, ok := r.lookup(name)
+	if !ok {
+		return def
+	}
+	_, port, err := net.SplitHostPort(v)
+	if err != nil {
+		r.fail(name, "%q is not host:port (like :8080 or 127.0.0.1:8080)", v)
+		return def
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		r.fail(name, "%q has no valid port", v)
+		return def
+	}
+	return v
 }
 
 // url checks the scheme of a URL variable; its error never quotes the
