@@ -50,7 +50,9 @@ func buildBinary() (string, error) {
 		return "", err
 	}
 	// The directory outlives any single test: the binary is shared by every
-	// test of this test binary, and there is no hook after the last one.
+	// test of this test binary, and there is no hook after the last one. So
+	// each build removes the directories earlier runs left behind.
+	removeStale(binDirPattern, staleAfter)
 	dir, err := os.MkdirTemp("", "etalase-bin-")
 	if err != nil {
 		return "", err
@@ -62,6 +64,24 @@ func buildBinary() (string, error) {
 		return "", fmt.Errorf("go build %s: %v\n%s", mainPackage, err, b)
 	}
 	return out, nil
+}
+
+// binDirPattern matches the directories Binary builds into.
+var binDirPattern = filepath.Join(os.TempDir(), "etalase-bin-*")
+
+// staleAfter is the age at which a build directory surely belongs to a test
+// run that has ended.
+const staleAfter = time.Hour
+
+// removeStale deletes the directories matching pattern that are older than
+// age. Failures do not matter: the next build tries again.
+func removeStale(pattern string, age time.Duration) {
+	dirs, _ := filepath.Glob(pattern)
+	for _, d := range dirs {
+		if fi, err := os.Stat(d); err == nil && fi.IsDir() && time.Since(fi.ModTime()) > age {
+			_ = os.RemoveAll(d)
+		}
+	}
 }
 
 // ModuleRoot returns the nearest directory at or above the working directory

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 )
 
 func TestModuleRoot(t *testing.T) {
@@ -31,4 +32,26 @@ func TestFreePort(t *testing.T) {
 		t.Fatalf("the free port %d cannot be listened on: %v", port, err)
 	}
 	l.Close()
+}
+
+func TestRemoveStale(t *testing.T) {
+	dir := t.TempDir()
+	old := filepath.Join(dir, "etalase-bin-old")
+	fresh := filepath.Join(dir, "etalase-bin-fresh")
+	for _, d := range []string{old, fresh} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	past := time.Now().Add(-2 * time.Hour)
+	if err := os.Chtimes(old, past, past); err != nil {
+		t.Fatal(err)
+	}
+	removeStale(filepath.Join(dir, "etalase-bin-*"), time.Hour)
+	if _, err := os.Stat(old); !os.IsNotExist(err) {
+		t.Fatalf("stale directory kept: %v", err)
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Fatalf("fresh directory removed: %v", err)
+	}
 }
