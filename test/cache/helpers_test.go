@@ -31,10 +31,6 @@ func (s *countingStore) InTx(ctx context.Context, fn func(tx domain.Store) error
 	})
 }
 
-func (s *countingStore) reads() int64 {
-	return s.productGets.Load() + s.productLists.Load() + s.categoryGets.Load() + s.categoryLists.Load()
-}
-
 type countingProducts struct {
 	domain.ProductRepository
 	s *countingStore
