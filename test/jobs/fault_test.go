@@ -21,6 +21,7 @@ func TestKillAPIDuringCreations(t *testing.T) {
 	c.startAPI().Kill()
 	c.startWorker(nil)
 	const rounds, creations = 5, 500
+	committed := 0
 	for round := 0; round < rounds; round++ {
 		api := c.startAPI()
 		prefix := fmt.Sprintf("kill-%d-", round)
@@ -69,14 +70,24 @@ func TestKillAPIDuringCreations(t *testing.T) {
 				t.Errorf("round %d: %s answered %d: %v", round, sku, o.status, o.err)
 			}
 		}
-		if len(inDB) > creations {
-			t.Errorf("round %d: %d products in the database, only %d sent", round, len(inDB), creations)
+		sent := map[string]bool{}
+		for i := range outcomes {
+			sent[fmt.Sprintf("%s%03d", prefix, i)] = true
 		}
+		for sku := range inDB {
+			if !sent[sku] {
+				t.Errorf("round %d: the database holds %s, which was never sent", round, sku)
+			}
+		}
+		committed += len(inDB)
 		t.Logf("round %d: %d answered 201, %d without answer, %d committed", round, created, lost, len(inDB))
 	}
 	// A restarted API takes requests again; the worker finishes the jobs.
 	c.startAPI()
 	s := c.waitAllCompleted(60 * time.Second)
+	if s.products != committed {
+		t.Errorf("%d products in the database, %d committed by the rounds", s.products, committed)
+	}
 	t.Logf("%d products, %d reports, all completed", s.products, s.reports)
 }
 
