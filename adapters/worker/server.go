@@ -108,14 +108,15 @@ func NewServer(rdb redis.UniversalClient, cfg Config, handler JobHandler, perman
 }
 
 // Backoff returns an exponential retry delay: base after the first failure,
-// doubling up to max, with up to 20% jitter so retries of a burst spread out.
-func Backoff(base, max time.Duration) asynq.RetryDelayFunc {
+// doubling up to ceiling, with up to 20% jitter so retries of a burst spread
+// out.
+func Backoff(base, ceiling time.Duration) asynq.RetryDelayFunc {
 	return func(n int, _ error, _ *asynq.Task) time.Duration {
 		d := base
-		for i := 0; i < n && d < max; i++ {
+		for i := 0; i < n && d < ceiling; i++ {
 			d *= 2
 		}
-		d = min(d, max)
+		d = min(d, ceiling)
 		return d + time.Duration(rand.Int64N(int64(d)/5+1))
 	}
 }
