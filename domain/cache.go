@@ -22,6 +22,9 @@ type Cache interface {
 	Write(ctx context.Context, key string, value []byte, ttl time.Duration) error
 	// Bump advances every generation in gens.
 	Bump(ctx context.Context, gens ...string) error
+	// Claim takes key for ttl if no one holds it, and reports whether it
+	// did: processes that miss the same entry at once let one of them load.
+	Claim(ctx context.Context, key string, ttl time.Duration) (bool, error)
 	// Ping reports whether the store answers.
 	Ping(ctx context.Context) error
 }

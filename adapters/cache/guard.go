@@ -29,6 +29,9 @@ type GuardConfig struct {
 	Refresh time.Duration
 	// LogEvery limits cache error log lines to one per period.
 	LogEvery time.Duration
+	// Lease is how long a process that misses an entry may load it while
+	// other processes that miss it too wait for its fill.
+	Lease time.Duration
 	// Grace is how long a write that had to bump the epoch waits before it
 	// returns, so the other processes' epoch watches (NOTIFY, usually well
 	// under a millisecond) have it before the write is acknowledged.
@@ -53,6 +56,9 @@ func (c GuardConfig) withDefaults() GuardConfig {
 	}
 	if c.Grace <= 0 {
 		c.Grace = 100 * time.Millisecond
+	}
+	if c.Lease <= 0 {
+		c.Lease = 250 * time.Millisecond
 	}
 	return c
 }
@@ -201,6 +207,42 @@ func (g *Guard) fill(ctx context.Context, l lookup, value []byte, ttl time.Durat
 	if err := g.cache.Write(ctx, l.key, wrap(l.stamp, value), ttl); err != nil {
 		g.fail(layerOrRecheck(l.layer), "write", err)
 	}
+}
+
+// claim asks for the right to load a missed entry; false means another
+// process holds it. Trouble with the cache grants it: the caller loads.
+func (g *Guard) claim(ctx context.Context, l lookup) bool {
+	if l.state != stateMiss || !g.trusted.Load() {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(ctx, g.cfg.Timeout)
+	ok, err := g.cache.Claim(ctx, leaseKey(l.key, l.stamp), g.cfg.Lease)
+	cancel()
+	if err != nil {
+		g.fail(layerOrRecheck(l.layer), "claim", err)
+		return true
+	}
+	return ok
+}
+
+// await waits, at most one lease, for the process that holds the claim
+// on l to fill it. It gives up at once when the stamp moves on (a write:
+// the fill would be dead anyway) or the cache fails.
+func (g *Guard) await(ctx context.Context, l lookup, deps []string) ([]byte, bool) {
+	deadline := time.Now().Add(g.cfg.Lease)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		sleep(ctx, 5*time.Millisecond)
+		again := g.lookup(ctx, "", l.key, deps)
+		switch {
+		case again.stamp != l.stamp:
+			return nil, false
+		case again.state == stateHit:
+			return again.value, true
+		case again.state != stateMiss:
+			return nil, false
+		}
+	}
+	return nil, false
 }
 
 // Invalidate retires every entry that depends on deps. Call it after the

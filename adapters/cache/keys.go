@@ -83,6 +83,12 @@ func categoryListKey(q domain.CategoryQuery) string {
 	return Prefix + "categories:" + v.Encode()
 }
 
+// leaseKey names the claim on loading key at stamp: a loader of another
+// stamp (before or after a write) claims another lease.
+func leaseKey(key, stamp string) string {
+	return Prefix + "lease:" + strings.TrimPrefix(key, Prefix) + "@" + stamp
+}
+
 // responseKey names a cached HTTP response by its normalized target (path
 // and sorted, allow-listed query).
 func responseKey(target string) string { return Prefix + "http:" + target }

@@ -139,6 +139,15 @@ func (r *Redis) Bump(ctx context.Context, gens ...string) error {
 	return nil
 }
 
+// Claim sets key with NX and a TTL.
+func (r *Redis) Claim(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	ok, err := r.client.SetNX(ctx, key, "1", ttl).Result()
+	if err != nil {
+		return false, fmt.Errorf("claim %s: %w", key, err)
+	}
+	return ok, nil
+}
+
 // Ping reports whether Redis answers.
 func (r *Redis) Ping(ctx context.Context) error {
 	return r.client.Ping(ctx).Err()

@@ -126,7 +126,9 @@ func (t *txStore) InTx(ctx context.Context, fn func(tx domain.Store) error) erro
 // returned; a miss loads once per key and stamp in this process (a loader
 // that started before a write has another stamp than a reader after it, so
 // the later reader never joins it), re-checks the cache inside the flight
-// so late arrivals of a burst do not load again, and fills. With no Store
+// so late arrivals of a burst do not load again, claims the load across
+// processes (a process that loses the claim waits briefly for the
+// winner's fill), and fills. With no Store
 // (inside a transaction) or a bypassing Guard it just loads.
 func cached[T any](ctx context.Context, s *Store, key string, deps []string,
 	load func(context.Context) (T, error), enc func(T) ([]byte, error), dec func([]byte) (T, error)) (T, error) {
@@ -149,6 +151,13 @@ func cached[T any](ctx context.Context, s *Store, key string, deps []string,
 		if again := s.guard.lookup(fctx, "", key, deps); again.state == stateHit && again.stamp == l.stamp {
 			if v, err := dec(again.value); err == nil {
 				return v, nil
+			}
+		}
+		if !s.guard.claim(fctx, l) {
+			if b, ok := s.guard.await(fctx, l, deps); ok {
+				if v, err := dec(b); err == nil {
+					return v, nil
+				}
 			}
 		}
 		v, err := load(fctx)

@@ -8,12 +8,16 @@ import (
 	"github.com/etalase/etalase/domain"
 )
 
+// maxClaims is how many claims the cache keeps before it drops expired ones.
+const maxClaims = 1024
+
 // Cache is an in-process domain.Cache: the dev fallback of Redis and the
 // fake of tests. Entries expire after their TTL; generations never do.
 type Cache struct {
 	mu      sync.Mutex
 	gens    map[string]int64
 	entries map[string]cacheEntry
+	claims  map[string]time.Time
 	now     func() time.Time
 }
 
@@ -26,7 +30,8 @@ var _ domain.Cache = (*Cache)(nil)
 
 // NewCache returns an empty cache.
 func NewCache() *Cache {
-	return &Cache{gens: make(map[string]int64), entries: make(map[string]cacheEntry), now: time.Now}
+	return &Cache{gens: make(map[string]int64), entries: make(map[string]cacheEntry),
+		claims: make(map[string]time.Time), now: time.Now}
 }
 
 // Read returns the generations (created at 1 when missing) and the entry.
@@ -69,6 +74,25 @@ func (c *Cache) Bump(_ context.Context, gens ...string) error {
 		c.gens[g]++
 	}
 	return nil
+}
+
+// Claim takes key for ttl unless an unexpired claim holds it.
+func (c *Cache) Claim(_ context.Context, key string, ttl time.Duration) (bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.now()
+	if e, ok := c.claims[key]; ok && now.Before(e) {
+		return false, nil
+	}
+	if len(c.claims) >= maxClaims {
+		for k, e := range c.claims {
+			if !now.Before(e) {
+				delete(c.claims, k)
+			}
+		}
+	}
+	c.claims[key] = now.Add(ttl)
+	return true, nil
 }
 
 // Ping always succeeds.

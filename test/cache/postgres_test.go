@@ -99,6 +99,53 @@ func TestBurstReachesPostgresOnce(t *testing.T) {
 	t.Logf("200 concurrent GETs of a cold item: 1 PostgreSQL query; X-Cache %v", states)
 }
 
+// TestBurstAcrossProcessesReachesPostgresOnce sends 100 concurrent reads
+// of one cold key to each of two processes' stores (one Redis, one
+// PostgreSQL): the claim lets one of them load.
+func TestBurstAcrossProcessesReachesPostgresOnce(t *testing.T) {
+	t.Parallel()
+	client := newRedis(t, redisproc.Start(t))
+	pg := pgtest.NewStore(t)
+	_, ps := seed(t, pg, 1)
+	var stores []*cache.Store
+	var counters []*countingStore
+	var guards []*cache.Guard
+	for i := 0; i < 2; i++ {
+		counted := &countingStore{Store: pg}
+		g := startGuard(t, cache.NewRedis(client), postgres.NewCacheEpoch(pg.Pool()))
+		stores, counters, guards = append(stores, cache.NewStore(counted, g, 0)), append(counters, counted), append(guards, g)
+	}
+	// Each Guard bumped the epoch when it started; wait until both stamp
+	// with the same one, as running processes do.
+	deadline := time.Now().Add(5 * time.Second)
+	for guards[0].Epoch() != guards[1].Epoch() {
+		if time.Now().After(deadline) {
+			t.Fatalf("the processes disagree on the epoch: %d and %d", guards[0].Epoch(), guards[1].Epoch())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(stores))
+	for i, s := range stores {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = burstErr(s, ps[0].ID, 100)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatalf("get: %v", err)
+		}
+	}
+	total := counters[0].productGets.Load() + counters[1].productGets.Load()
+	if total != 1 {
+		t.Fatalf("two processes' bursts on one cold key ran %d PostgreSQL queries (%d and %d), want 1",
+			total, counters[0].productGets.Load(), counters[1].productGets.Load())
+	}
+}
+
 // httpBurst GETs url n times at once and counts the X-Cache values; any
 // status but 200 fails the test.
 func httpBurst(t *testing.T, url string, n int) map[string]int {

@@ -335,6 +335,14 @@ func TestBurstOfMissesLoadsOnce(t *testing.T) {
 // burst reads product id n times at once and checks every answer.
 func burst(t *testing.T, s domain.Store, id int64, n int) {
 	t.Helper()
+	if err := burstErr(s, id, n); err != nil {
+		t.Fatalf("get: %v", err)
+	}
+}
+
+// burstErr is burst for goroutines other than the test's: it returns the
+// first failure.
+func burstErr(s domain.Store, id int64, n int) error {
 	var start, wg sync.WaitGroup
 	start.Add(1)
 	errs := make(chan error, n)
@@ -355,7 +363,8 @@ func burst(t *testing.T, s domain.Store, id int64, n int) {
 	close(errs)
 	for err := range errs {
 		if err != nil {
-			t.Fatalf("get: %v", err)
+			return err
 		}
 	}
+	return nil
 }
