@@ -55,15 +55,16 @@ func TestRunExitCodes(t *testing.T) {
 		vars       map[string]string
 		wantCode   int
 		wantStderr string
+		wantStdout string
 	}{
-		{"no command", nil, nil, ExitUsage, "usage: etalase"},
-		{"help", []string{"help"}, nil, ExitOK, "migrate up|down|status"},
-		{"unknown command", []string{"serve"}, nil, ExitUsage, `unknown command "serve"`},
-		{"api without keys", []string{"api"}, nil, ExitUsage, "config: API_KEYS: must be set"},
-		{"bad variable", []string{"api"}, map[string]string{"API_KEYS": "a:b", "CACHE_TTL": "soon"}, ExitUsage, "config: CACHE_TTL:"},
-		{"extra arguments", []string{"api", "now"}, map[string]string{"API_KEYS": "a:b"}, ExitUsage, "unexpected arguments"},
-		{"migrate without subcommand", []string{"migrate"}, nil, ExitUsage, "up, down, status"},
-		{"migrate sideways", []string{"migrate", "sideways"}, nil, ExitUsage, "up, down, status"},
+		{"no command", nil, nil, ExitUsage, "usage: etalase", ""},
+		{"help", []string{"help"}, nil, ExitOK, "", "migrate up|down|status"},
+		{"unknown command", []string{"serve"}, nil, ExitUsage, `unknown command "serve"`, ""},
+		{"api without keys", []string{"api"}, nil, ExitUsage, "config: API_KEYS: must be set", ""},
+		{"bad variable", []string{"api"}, map[string]string{"API_KEYS": "a:b", "CACHE_TTL": "soon"}, ExitUsage, "config: CACHE_TTL:", ""},
+		{"extra arguments", []string{"api", "now"}, map[string]string{"API_KEYS": "a:b"}, ExitUsage, "unexpected arguments", ""},
+		{"migrate without subcommand", []string{"migrate"}, nil, ExitUsage, "up, down, status", ""},
+		{"migrate sideways", []string{"migrate", "sideways"}, nil, ExitUsage, "up, down, status", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -75,6 +76,9 @@ func TestRunExitCodes(t *testing.T) {
 			}
 			if !strings.Contains(stderr.String(), tt.wantStderr) {
 				t.Fatalf("stderr %q lacks %q", stderr.String(), tt.wantStderr)
+			}
+			if !strings.Contains(stdout.String(), tt.wantStdout) {
+				t.Fatalf("stdout %q lacks %q", stdout.String(), tt.wantStdout)
 			}
 		})
 	}
