@@ -39,7 +39,7 @@ func TestComposeFile(t *testing.T) {
 		t.Fatalf("docker-compose.yml is not valid YAML: %v", err)
 	}
 	svc := f.Services
-	for _, name := range []string{"postgres", "redis", "migrate", "api"} {
+	for _, name := range []string{"postgres", "redis", "migrate", "api", "worker"} {
 		if _, ok := svc[name]; !ok {
 			t.Fatalf("service %s missing", name)
 		}
@@ -68,5 +68,14 @@ func TestComposeFile(t *testing.T) {
 	}
 	if api.DependsOn["migrate"].Condition != "service_completed_successfully" {
 		t.Errorf("api does not wait for the migrations: %v", api.DependsOn)
+	}
+	worker := svc["worker"]
+	if len(worker.Command) == 0 || worker.Command[0] != "worker" {
+		t.Errorf("worker command %v", worker.Command)
+	}
+	for _, v := range []string{"DATABASE_URL", "REDIS_URL"} {
+		if worker.Environment[v] == "" {
+			t.Errorf("worker environment lacks %s: %v", v, worker.Environment)
+		}
 	}
 }
