@@ -80,8 +80,8 @@ func adapterOf(module, path string) string {
 }
 
 // Check returns every violation of the import rules among pkgs of module,
-// sorted. The module root package is not a layer and is skipped. Only production imports count for the layer rules; fx is checked
-// in test imports too.
+// sorted. Only production imports count for the layer rules; fx is
+// checked in test imports too.
 func Check(module string, pkgs []Package) []string {
 	var v []string
 	for _, p := range pkgs {
@@ -100,9 +100,7 @@ func Check(module string, pkgs []Package) []string {
 				v = append(v, fmt.Sprintf("%s imports %s: an adapter may not import bootstrap", path, imp))
 			}
 		}
-		// The module root holds no code of the service (at most a file
-		// that pins tool dependencies), so it is not a layer.
-		if inBootstrap || path == module {
+		if inBootstrap {
 			continue
 		}
 		all := append(append(append([]string{}, p.Imports...), p.TestImports...), p.XTestImports...)

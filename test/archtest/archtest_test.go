@@ -77,7 +77,7 @@ func TestRulesCatchViolations(t *testing.T) {
 		{"adapter imports bootstrap", Package{ImportPath: m + "/adapters/worker", Imports: []string{m + "/bootstrap"}}, "may not import bootstrap"},
 		{"bootstrap imports fx", Package{ImportPath: m + "/bootstrap", Imports: []string{"go.uber.org/fx"}}, ""},
 		{"adapter imports fx", Package{ImportPath: m + "/adapters/queue", Imports: []string{"go.uber.org/fx"}}, "only bootstrap may import fx"},
-		{"the module root pins fx", Package{ImportPath: m, Imports: []string{"go.uber.org/fx"}}, ""},
+		{"the module root imports fx", Package{ImportPath: m, Imports: []string{"go.uber.org/fx"}}, "only bootstrap may import fx"},
 		{"a test imports fx", Package{ImportPath: m + "/test/e2e", XTestImports: []string{"go.uber.org/fx/fxtest"}}, "only bootstrap may import fx"},
 	}
 	for _, tt := range tests {
