@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -17,6 +18,12 @@ import (
 // so an unreachable server is a quick 503 rather than a hung request.
 const defaultConnectTimeout = 5 * time.Second
 
+// defaultMaxConns sizes the pool when the DSN has no pool_max_conns. pgx's
+// own default (the number of CPUs, at least 4) starves a process that serves
+// requests and runs WORKER_CONCURRENCY jobs at once; 16 still lets several
+// processes share a server's default 100 connections.
+const defaultMaxConns = 16
+
 // NewPool parses dsn and returns a connection pool. Connections are opened
 // lazily: an unreachable server is reported by the first query or by Ping,
 // not here. Errors never quote the DSN, which may hold a password.
@@ -27,6 +34,9 @@ func NewPool(ctx context.Context, dsn string) (*pgxpool.Pool, error) {
 	}
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = defaultConnectTimeout
+	}
+	if !strings.Contains(dsn, "pool_max_conns") {
+		cfg.MaxConns = defaultMaxConns
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
