@@ -53,6 +53,9 @@ func shapeMessage(fe validator.FieldError) string {
 	case "required":
 		return "is required"
 	case "min":
+		if isText && fe.Param() == "1" {
+			return "must not be empty"
+		}
 		if isText {
 			return "must be at least " + fe.Param() + " characters"
 		}
