@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -170,6 +171,8 @@ func TestStoredResponseRoundTrip(t *testing.T) {
 	cases := []cachedResponse{
 		{ContentType: "application/json", ETag: `"12"`, Body: []byte(`{"id":1,"body":"x,\"body\":y"}`)},
 		{ContentType: "application/json", Body: []byte(`{"data":[],"nextCursor":null}`)},
+		{ContentType: "application/problem+json; charset=utf-8", ETag: `W/"a\\b"`, Body: []byte(`[]`)},
+		{ContentType: "text/plain", ETag: `"<&>"`, Body: []byte(`"x"`)},
 	}
 	for i, want := range cases {
 		b, err := want.encode()
@@ -188,5 +191,41 @@ func TestStoredResponseRoundTrip(t *testing.T) {
 	}
 	if routeTemplate("/products/"+strconv.Itoa(5)) != "/products/:id" || routeTemplate("/products/5/reports") != "" {
 		t.Errorf("routeTemplate does not tell items from sub-resources")
+	}
+}
+
+// TestDecodeHead checks that the fast reader of a stored head agrees with
+// the JSON decoder wherever it answers, and hands the rest to the decoder.
+func TestDecodeHead(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		head string
+		fast bool // whether decodeHead reads it itself
+	}{
+		{`{"contentType":"application/json","etag":"\"12\""`, true},
+		{`{"contentType":"application/json"`, true},
+		{`{"contentType":"text/plain","etag":"W/\"a\\\\b\""`, true},
+		{`{"contentType":"a\u003cb"`, false},
+		{`{"etag":"\"1\"","contentType":"application/json"`, false},
+		{`{"contentType":"application/json","etag":"\"1\"","x":1`, false},
+		{`{"contentType":"application/json","etag":"\"1`, false},
+		{`{"contentType":"application/json`, false},
+	}
+	for _, tc := range cases {
+		got, ok := decodeHead([]byte(tc.head))
+		if ok != tc.fast {
+			t.Errorf("decodeHead(%s) ok = %v, want %v", tc.head, ok, tc.fast)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		var want cachedResponse
+		if err := json.Unmarshal([]byte(tc.head+"}"), &want); err != nil {
+			t.Fatalf("the JSON decoder rejects %s: %v", tc.head, err)
+		}
+		if got.ContentType != want.ContentType || got.ETag != want.ETag {
+			t.Errorf("decodeHead(%s) = %+v, the JSON decoder reads %+v", tc.head, got, want)
+		}
 	}
 }
