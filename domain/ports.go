@@ -49,6 +49,14 @@ type ReportRepository interface {
 	Stale(ctx context.Context, before time.Time, limit int) ([]Report, error)
 }
 
+// ReportFinisher is a ReportRepository that can compute a report's result
+// and store it in one step: Finish does what Compute of productID followed
+// by Complete of report id does, with the same errors, in one round trip.
+// The use cases use it when the repository offers it.
+type ReportFinisher interface {
+	Finish(ctx context.Context, id, productID int64) (Report, error)
+}
+
 // Outbox holds jobs written in the same transaction as the data they are
 // about, until a relay hands them to the queue.
 type Outbox interface {

@@ -21,6 +21,7 @@ const (
 	codeCheckViolation      = "23514"
 	codeNotNullViolation    = "23502"
 	codeDuplicateDatabase   = "42P04"
+	codeNumericOutOfRange   = "22003"
 )
 
 // unavailableDetail is what a client may read when the database is down.

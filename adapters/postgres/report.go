@@ -19,7 +19,10 @@ type ReportRepo struct {
 	db querier
 }
 
-var _ domain.ReportRepository = (*ReportRepo)(nil)
+var (
+	_ domain.ReportRepository = (*ReportRepo)(nil)
+	_ domain.ReportFinisher   = (*ReportRepo)(nil)
+)
 
 // reportColumns is the select list reportRow scans.
 const reportColumns = `id, product_id, status, requested_by, attempts, error,
@@ -220,13 +223,12 @@ func (r *ReportRepo) Start(ctx context.Context, id int64) (domain.Report, error)
 	return rep, nil
 }
 
-// Compute summarizes product productID as it is now, in one statement: its
-// stock value, its price rank within its category (1 = most expensive, ties
-// share a rank), and the size and stock value of that category. Sums are
-// numeric in SQL; a total beyond what a Price holds is an error.
-func (r *ReportRepo) Compute(ctx context.Context, productID int64) (domain.ReportResult, error) {
-	const q = `SELECT s.id, s.sku, s.name, s.category_id, c.name, s.price_cents, s.stock,
-			s.price_cents::numeric * s.stock, s.price_rank, s.category_size, s.category_value, now()
+// reportSummary selects the summary of product $1 a report stores, as one
+// row (none when the product does not exist): its stock value, its price
+// rank within its category (1 = most expensive, ties share a rank), and the
+// size and stock value of that category. Sums are numeric.
+const reportSummary = `SELECT s.id, s.sku, s.name, s.category_id, c.name AS category_name, s.price_cents, s.stock,
+			s.price_cents::numeric * s.stock AS stock_value, s.price_rank, s.category_size, s.category_value
 		FROM (
 			SELECT p.id, p.sku, p.name, p.category_id, p.price_cents, p.stock,
 				rank() OVER (ORDER BY p.price_cents DESC) AS price_rank,
@@ -237,6 +239,15 @@ func (r *ReportRepo) Compute(ctx context.Context, productID int64) (domain.Repor
 		) s
 		JOIN categories c ON c.id = s.category_id
 		WHERE s.id = $1`
+
+// Compute summarizes product productID as it is now, in one statement: its
+// stock value, its price rank within its category (1 = most expensive, ties
+// share a rank), and the size and stock value of that category. Sums are
+// numeric in SQL; a total beyond what a Price holds is an error.
+func (r *ReportRepo) Compute(ctx context.Context, productID int64) (domain.ReportResult, error) {
+	const q = `SELECT s.id, s.sku, s.name, s.category_id, s.category_name, s.price_cents, s.stock,
+			s.stock_value, s.price_rank, s.category_size, s.category_value, now()
+		FROM (` + reportSummary + `) s`
 	var (
 		res                       reportResultRow
 		stockValue, categoryValue pgtype.Numeric
@@ -290,6 +301,56 @@ func (r *ReportRepo) Complete(ctx context.Context, id int64, res domain.ReportRe
 		return domain.Report{}, mapError("postgres: complete report", err)
 	}
 	return rep, nil
+}
+
+// Finish computes the result of report id from product productID and
+// stores it, in one statement: Compute then Complete without the round trip
+// between them. The document is built in SQL with the keys of
+// reportResultRow. A missing product is a KindNotFound error; a completed
+// report is returned unchanged; a total beyond what a Price holds is an
+// error, as in Compute.
+func (r *ReportRepo) Finish(ctx context.Context, id, productID int64) (domain.Report, error) {
+	const q = `WITH s AS (` + reportSummary + `),
+		u AS (
+			UPDATE reports
+			SET status = 'completed', error = NULL, finished_at = now(), updated_at = now(),
+				result = jsonb_build_object(
+					'productId', s.id, 'sku', s.sku, 'name', s.name,
+					'categoryId', s.category_id, 'categoryName', s.category_name,
+					'priceCents', s.price_cents, 'stock', s.stock,
+					'stockValueCents', s.stock_value::bigint, 'priceRank', s.price_rank,
+					'categorySize', s.category_size, 'categoryValueCents', s.category_value::bigint,
+					'computedAt', now())
+			FROM s
+			WHERE reports.id = $2 AND reports.status <> 'completed'
+			RETURNING reports.*)
+		SELECT EXISTS (SELECT 1 FROM s), u.id, u.product_id, u.status, u.requested_by, u.attempts, u.error,
+			u.created_at, u.started_at, u.finished_at, u.result
+		FROM (SELECT 1) one LEFT JOIN u ON true`
+	var (
+		found bool
+		id2   *int64
+		row   reportRow
+		pid   *int64
+		st    *string
+		by    *string
+		att   *int
+		cat   *time.Time
+	)
+	err := r.db.QueryRow(ctx, q, productID, id).Scan(&found, &id2, &pid, &st, &by, &att, &row.Error,
+		&cat, &row.StartedAt, &row.FinishedAt, &row.Result)
+	switch {
+	case isCode(err, codeNumericOutOfRange):
+		return domain.Report{}, fmt.Errorf("postgres: compute report of product %d: the amount exceeds the range of a price", productID)
+	case err != nil:
+		return domain.Report{}, mapError("postgres: finish report", err)
+	case !found:
+		return domain.Report{}, domain.NotFound("product %d does not exist", productID)
+	case id2 == nil:
+		return r.Get(ctx, id)
+	}
+	row.ID, row.ProductID, row.Status, row.RequestedBy, row.Attempts, row.CreatedAt = *id2, *pid, *st, *by, *att, *cat
+	return row.toDomain()
 }
 
 // Fail records reason as the last error of report id; final marks it
