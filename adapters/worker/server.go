@@ -10,6 +10,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/etalase/etalase/domain"
 )
@@ -143,9 +144,17 @@ func (s *Server) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	retried, _ := asynq.GetRetryCount(ctx)
 	maxRetry, _ := asynq.GetMaxRetry(ctx)
 	job := domain.Job{ID: id, Type: t.Type(), Queue: queue, Payload: t.Payload()}
-	log := s.log.With(zap.String("job_id", id), zap.String("job_type", job.Type),
-		zap.String("queue", queue), zap.Int("attempt", retried+1), zap.Int("max_attempts", maxRetry+1))
-	log.Info("job started", zap.ByteString("payload", job.Payload))
+	// The job's fields go with each line rather than through log.With, which
+	// encodes them even when the level drops every line (LOG_LEVEL=warn and
+	// a job that succeeds).
+	fields := []zap.Field{zap.String("job_id", id), zap.String("job_type", job.Type),
+		zap.String("queue", queue), zap.Int("attempt", retried+1), zap.Int("max_attempts", maxRetry+1)}
+	line := func(level zapcore.Level, msg string, more ...zap.Field) {
+		if ce := s.log.Check(level, msg); ce != nil {
+			ce.Write(append(fields, more...)...)
+		}
+	}
+	line(zap.InfoLevel, "job started", zap.ByteString("payload", job.Payload))
 	start := time.Now()
 
 	err := s.handler.HandleJob(ctx, job, retried >= maxRetry)
@@ -153,19 +162,19 @@ func (s *Server) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	s.metrics.observe(job.Type, elapsed, err, retried)
 	switch {
 	case err == nil:
-		log.Info("job finished", zap.Duration("duration", elapsed))
+		line(zap.InfoLevel, "job finished", zap.Duration("duration", elapsed))
 		return nil
 	case s.permanent(err):
-		log.Error("job failed without retry", zap.Duration("duration", elapsed), zap.Error(err))
+		line(zap.ErrorLevel, "job failed without retry", zap.Duration("duration", elapsed), zap.Error(err))
 		return fmt.Errorf("%w: %v", asynq.SkipRetry, err)
 	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
-		log.Warn("job interrupted, handed back to the queue", zap.Duration("duration", elapsed))
+		line(zap.WarnLevel, "job interrupted, handed back to the queue", zap.Duration("duration", elapsed))
 		return err
 	case retried >= maxRetry:
-		log.Error("job failed for good", zap.Duration("duration", elapsed), zap.Error(err))
+		line(zap.ErrorLevel, "job failed for good", zap.Duration("duration", elapsed), zap.Error(err))
 		return err
 	default:
-		log.Warn("job failed, will retry", zap.Duration("duration", elapsed), zap.Error(err))
+		line(zap.WarnLevel, "job failed, will retry", zap.Duration("duration", elapsed), zap.Error(err))
 		return err
 	}
 }
