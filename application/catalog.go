@@ -50,7 +50,10 @@ func (c *Catalog) CreateProduct(ctx context.Context, in CreateProduct) (CreatedP
 	if err := fields.Validate(); err != nil {
 		return CreatedProduct{}, err
 	}
-	fingerprint := productFingerprint(fields)
+	var fingerprint string
+	if in.IdempotencyKey != "" {
+		fingerprint = productFingerprint(fields)
+	}
 	var out CreatedProduct
 	err := c.store.InTx(ctx, func(tx domain.Store) error {
 		if in.IdempotencyKey != "" {
