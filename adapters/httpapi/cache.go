@@ -274,18 +274,25 @@ func replay(c *fiber.Ctx, r cachedResponse) error {
 // routeTemplate maps a path to the template of the cacheable route it
 // would match ("" for none). Only the resources the cache knows are named.
 func routeTemplate(path string) string {
-	for _, res := range []string{"/products", "/categories"} {
-		rest, ok := strings.CutPrefix(path, res)
+	for _, res := range cachedResources {
+		rest, ok := strings.CutPrefix(path, res.path)
 		switch {
 		case !ok:
 			continue
 		case rest == "":
-			return res
+			return res.path
 		case rest[0] == '/' && len(rest) > 1 && !strings.Contains(rest[1:], "/"):
-			return res + "/:id"
+			return res.item
 		}
 	}
 	return ""
+}
+
+// cachedResources are the collections routeTemplate knows, with the
+// template of their items spelled out so a lookup builds no string.
+var cachedResources = [...]struct{ path, item string }{
+	{"/products", "/products/:id"},
+	{"/categories", "/categories/:id"},
 }
 
 // normalizedQuery keeps the allow-listed parameters, the first value of
