@@ -58,33 +58,30 @@ func (r *Redis) Read(ctx context.Context, key string, gens []string) ([]int64, [
 	}
 	out := make([]int64, len(gens))
 	for i, g := range gens {
-		if vals[i] == nil {
+		s, ok := vals[i].(string)
+		if !ok {
 			if out[i], err = r.advance(ctx, g, "init"); err != nil {
 				return nil, nil, err
 			}
 			continue
 		}
-		if out[i], err = strconv.ParseInt(string(vals[i]), 10, 64); err != nil {
+		if out[i], err = strconv.ParseInt(s, 10, 64); err != nil {
 			return nil, nil, fmt.Errorf("read generation %s: %w", g, err)
 		}
 	}
-	return out, vals[len(gens)], nil
+	var value []byte
+	if s, ok := vals[len(gens)].(string); ok {
+		value = []byte(s)
+	}
+	return out, value, nil
 }
 
-// get returns the value of every key, nil for a missing one.
-func (r *Redis) get(ctx context.Context, keys []string) ([][]byte, error) {
-	out := make([][]byte, len(keys))
+// get returns the value of every key as MGET does: a string, or nil for a
+// missing key. Generations are parsed from the strings and only the entry
+// is copied into bytes, which a hit would otherwise pay for every key.
+func (r *Redis) get(ctx context.Context, keys []string) ([]any, error) {
 	if !r.cluster {
-		vals, err := r.client.MGet(ctx, keys...).Result()
-		if err != nil {
-			return nil, err
-		}
-		for i, v := range vals {
-			if s, ok := v.(string); ok {
-				out[i] = []byte(s)
-			}
-		}
-		return out, nil
+		return r.client.MGet(ctx, keys...).Result()
 	}
 	cmds := make([]*redis.StringCmd, len(keys))
 	_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
@@ -96,14 +93,15 @@ func (r *Redis) get(ctx context.Context, keys []string) ([][]byte, error) {
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, err
 	}
+	out := make([]any, len(keys))
 	for i, c := range cmds {
-		b, err := c.Bytes()
+		v, err := c.Result()
 		switch {
 		case errors.Is(err, redis.Nil):
 		case err != nil:
 			return nil, err
 		default:
-			out[i] = b
+			out[i] = v
 		}
 	}
 	return out, nil
