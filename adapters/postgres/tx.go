@@ -30,7 +30,7 @@ var _ querier = (*txConn)(nil)
 // runTx runs fn in a transaction on a connection of pool, committing when fn
 // returns nil and rolling back otherwise; a transaction that ran no
 // statement costs no round trip at all.
-func runTx(ctx context.Context, pool *pgxpool.Pool, fn func(t *txConn) error) (err error) {
+func runTx(ctx context.Context, pool *pgxpool.Pool, fn func(t *txConn) error) error {
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		return err
