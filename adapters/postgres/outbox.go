@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -19,18 +18,12 @@ const NotifyChannel = "etalase_outbox"
 const sentRetention = 24 * time.Hour
 
 // pruneBatch bounds the sent rows one relay step deletes.
-const pruneBatch = 1000
-
-// pruneEvery spaces the prunes of one store's relays: a busy relay steps
-// hundreds of times a second, and a prune per step would be a statement per
-// step that almost never finds a row a day old.
-const pruneEvery = time.Second
+const pruneBatch = 500
 
 // Outbox keeps jobs in table outbox until a relay has handed them to the
 // queue.
 type Outbox struct {
-	db     querier
-	pruned *atomic.Int64 // when this store's relays last pruned, in Unix nanoseconds
+	db querier
 }
 
 var _ domain.Outbox = (*Outbox)(nil)
@@ -55,8 +48,7 @@ func (o *Outbox) Add(ctx context.Context, job domain.Job) error {
 	if payload == nil {
 		payload = []byte{}
 	}
-	// In a transaction the insert travels with the next statement or COMMIT.
-	if err := execLater(ctx, o.db, q, job.ID, job.Type, job.Queue, payload); err != nil {
+	if _, err := o.db.Exec(ctx, q, job.ID, job.Type, job.Queue, payload); err != nil {
 		return mapError("postgres: add to outbox", err)
 	}
 	return nil
@@ -67,8 +59,7 @@ func (o *Outbox) Add(ctx context.Context, job domain.Job) error {
 // accepted. Jobs send refused stay unsent for a later relay: that is not an
 // error of Relay, whose caller sees send's errors itself. The error reports
 // the database only. A step that finds the outbox drained also prunes jobs
-// sent longer than sentRetention ago, at most once per pruneEvery, so the
-// table does not grow forever.
+// sent longer than sentRetention ago, so the table does not grow forever.
 func (o *Outbox) Relay(ctx context.Context, limit int, send func(context.Context, domain.Job) error) (int, error) {
 	const (
 		claim = `SELECT id, job_id, job_type, queue, payload FROM outbox
@@ -88,7 +79,7 @@ func (o *Outbox) Relay(ctx context.Context, limit int, send func(context.Context
 		return 0, nil
 	}
 	var sent []int64
-	err := withTx(ctx, o.db, func(tx querier) error {
+	err := pgx.BeginFunc(ctx, o.db, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, claim, limit)
 		if err != nil {
 			return err
@@ -109,14 +100,13 @@ func (o *Outbox) Relay(ctx context.Context, limit int, send func(context.Context
 				sent = append(sent, r.ID)
 			}
 		}
-		// Both travel with the COMMIT.
 		if len(sent) > 0 {
-			if err := execLater(ctx, tx, markSent, sent); err != nil {
+			if _, err := tx.Exec(ctx, markSent, sent); err != nil {
 				return err
 			}
 		}
-		if len(claimed) < limit && o.pruneDue() {
-			if err := execLater(ctx, tx, prune, sentRetention, pruneBatch); err != nil {
+		if len(claimed) < limit {
+			if _, err := tx.Exec(ctx, prune, sentRetention, pruneBatch); err != nil {
 				return err
 			}
 		}
@@ -126,16 +116,6 @@ func (o *Outbox) Relay(ctx context.Context, limit int, send func(context.Context
 		return 0, mapError("postgres: relay outbox", err)
 	}
 	return len(sent), nil
-}
-
-// pruneDue reports whether this relay step should prune, claiming the
-// prune for the next pruneEvery.
-func (o *Outbox) pruneDue() bool {
-	if o.pruned == nil {
-		return true
-	}
-	now, last := time.Now().UnixNano(), o.pruned.Load()
-	return now-last >= int64(pruneEvery) && o.pruned.CompareAndSwap(last, now)
 }
 
 // Backlog counts unsent jobs and returns when the oldest was written (the

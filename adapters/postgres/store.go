@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -58,17 +57,16 @@ type querier interface {
 // Store is the unit of work over a pool. The zero value is not usable;
 // build it with NewStore.
 type Store struct {
-	pool   *pgxpool.Pool
-	db     querier
-	inTx   bool
-	pruned *atomic.Int64 // shared by the store and its transactions: see Outbox
+	pool *pgxpool.Pool
+	db   querier
+	inTx bool
 }
 
 var _ domain.Store = (*Store)(nil)
 
 // NewStore returns a store whose calls each commit on their own.
 func NewStore(pool *pgxpool.Pool) *Store {
-	return &Store{pool: pool, db: pool, pruned: new(atomic.Int64)}
+	return &Store{pool: pool, db: pool}
 }
 
 // Pool returns the pool the store runs on, for callers that need a
@@ -85,7 +83,7 @@ func (s *Store) Categories() domain.CategoryRepository { return &CategoryRepo{db
 func (s *Store) Reports() domain.ReportRepository { return &ReportRepo{db: s.db} }
 
 // Outbox returns the outbox bound to this store's connection.
-func (s *Store) Outbox() domain.Outbox { return &Outbox{db: s.db, pruned: s.pruned} }
+func (s *Store) Outbox() domain.Outbox { return &Outbox{db: s.db} }
 
 // Idempotency returns the idempotency store bound to this store's connection.
 func (s *Store) Idempotency() domain.IdempotencyStore {
@@ -93,23 +91,13 @@ func (s *Store) Idempotency() domain.IdempotencyStore {
 }
 
 // InTx runs fn in a transaction that commits when fn returns nil and rolls
-// back otherwise. Inside a transaction it nests with a savepoint. The
-// transaction pipelines its BEGIN and COMMIT with statements (see txConn):
-// a create spends three round trips rather than five.
+// back otherwise. Inside a transaction it nests with a savepoint.
 func (s *Store) InTx(ctx context.Context, fn func(tx domain.Store) error) error {
 	var fnErr error
-	var err error
-	if s.inTx {
-		err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-			fnErr = fn(&Store{pool: s.pool, db: tx, inTx: true, pruned: s.pruned})
-			return fnErr
-		})
-	} else {
-		err = runTx(ctx, s.pool, func(tx *txConn) error {
-			fnErr = fn(&Store{pool: s.pool, db: tx, inTx: true, pruned: s.pruned})
-			return fnErr
-		})
-	}
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		fnErr = fn(&Store{pool: s.pool, db: tx, inTx: true})
+		return fnErr
+	})
 	if err == nil {
 		return nil
 	}
