@@ -30,18 +30,10 @@ var devCommand = Command{
 	Options: DevOptions,
 }
 
-// DevOptions are the fx options of `etalase dev`.
+// DevOptions are the fx options of `etalase dev`: those of `all`; what
+// differs (migrating, the fallback) happens in prepareDev.
 func DevOptions(c Config, log *zap.Logger, fb Fallback) fx.Option {
-	return fx.Options(
-		CoreModule(c, log, fb),
-		StorageModule(fb),
-		CacheModule(c, fb),
-		CatalogModule(),
-		HTTPModule(),
-		JobsModule(fb),
-		ReportsAPIModule(),
-		WorkerModule(fb),
-	)
+	return AllOptions(c, log, fb)
 }
 
 // prepareDev creates and migrates the database, or, only when DATABASE_URL

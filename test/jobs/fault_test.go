@@ -102,20 +102,7 @@ func TestKillWorkerMidJob(t *testing.T) {
 	c.startAPI()
 	w1 := c.startWorker(nil)
 	id := c.mustCreate("/products", c.product("mid-job"))
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		var status string
-		if err := c.db.QueryRow(context.Background(), `SELECT status FROM reports WHERE product_id = $1`, id).Scan(&status); err != nil {
-			t.Fatal(err)
-		}
-		if status == "running" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the report never started running (status %s)", status)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	c.waitRunning(id, 20*time.Second)
 	time.Sleep(500 * time.Millisecond)
 	w1.Kill()
 	killed := time.Now()
@@ -222,20 +209,7 @@ func TestWorkerFinishesJobOnSIGTERM(t *testing.T) {
 	c.startAPI()
 	w := c.startWorker(nil)
 	id := c.mustCreate("/products", c.product("graceful"))
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		var status string
-		if err := c.db.QueryRow(context.Background(), `SELECT status FROM reports WHERE product_id = $1`, id).Scan(&status); err != nil {
-			t.Fatal(err)
-		}
-		if status == "running" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the report never started running (status %s)", status)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	c.waitRunning(id, 20*time.Second)
 	if code := w.Stop(15 * time.Second); code != 0 {
 		t.Fatalf("worker exit code %d on SIGTERM, want 0", code)
 	}

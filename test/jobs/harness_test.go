@@ -191,6 +191,25 @@ func (c *cluster) waitAllCompleted(timeout time.Duration) reportState {
 	}
 }
 
+// waitRunning waits until the report of product id is running.
+func (c *cluster) waitRunning(id int64, timeout time.Duration) {
+	c.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		var status string
+		if err := c.db.QueryRow(context.Background(), `SELECT status FROM reports WHERE product_id = $1`, id).Scan(&status); err != nil {
+			c.t.Fatal(err)
+		}
+		if status == "running" {
+			return
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("the report never started running (status %s)", status)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // skus returns the id of every product whose sku starts with prefix.
 func (c *cluster) skus(prefix string) map[string]int64 {
 	c.t.Helper()
