@@ -21,6 +21,7 @@ const (
 	DefaultDatabaseURL       = "postgres://postgres@127.0.0.1:5432/etalase?sslmode=disable"
 	DefaultRedisURL          = "redis://127.0.0.1:6379/0"
 	DefaultCacheTTL          = 60 * time.Second
+	DefaultCacheLocalWindow  = 10 * time.Millisecond
 	DefaultReportDelay       = 5 * time.Second
 	DefaultWorkerConcurrency = 10
 	DefaultShutdownTimeout   = 15 * time.Second
@@ -52,8 +53,12 @@ type Config struct {
 	DatabaseURLSet bool
 	RedisURLSet    bool
 
-	CacheTTL          time.Duration
-	CacheEnabled      bool
+	CacheTTL     time.Duration
+	CacheEnabled bool
+	// CacheLocalEntries sizes the in-process tier (0: off); every write
+	// waits CacheLocalWindow so that no process serves what it retired.
+	CacheLocalEntries int
+	CacheLocalWindow  time.Duration
 	ReportDelay       time.Duration
 	WorkerConcurrency int
 
@@ -96,6 +101,8 @@ func LoadConfig(command string, getenv func(string) string) (Config, error) {
 	c.RedisAddrs = r.list("REDIS_ADDRS")
 	c.CacheTTL = r.duration("CACHE_TTL", DefaultCacheTTL, time.Second)
 	c.CacheEnabled = r.boolean("CACHE_ENABLED", true)
+	c.CacheLocalEntries = r.integer("CACHE_LOCAL_ENTRIES", 0, 0, 10_000_000)
+	c.CacheLocalWindow = r.duration("CACHE_LOCAL_WINDOW", DefaultCacheLocalWindow, time.Millisecond)
 	c.ReportDelay = r.duration("REPORT_DELAY", DefaultReportDelay, 0)
 	c.WorkerConcurrency = r.integer("WORKER_CONCURRENCY", DefaultWorkerConcurrency, 1, 10000)
 	c.APIKeys = r.keys("API_KEYS")
@@ -116,6 +123,11 @@ func LoadConfig(command string, getenv func(string) string) (Config, error) {
 	}
 	if c.RedisMode != RedisSingle && len(c.RedisAddrs) == 0 {
 		return Config{}, &ConfigError{"REDIS_ADDRS", "REDIS_MODE=" + c.RedisMode + " needs a comma list of addresses"}
+	}
+	if c.CacheLocalEntries > 0 && c.RedisMode == RedisCluster {
+		// Cluster relays PUBLISH between nodes after answering it, so the
+		// in-process tier's freshness argument does not hold there.
+		return Config{}, &ConfigError{"CACHE_LOCAL_ENTRIES", "the in-process tier needs REDIS_MODE single or sentinel"}
 	}
 	if master := strings.TrimSpace(getenv("REDIS_MASTER")); master != "" {
 		c.RedisURL = withMaster(c.RedisURL, master)
@@ -170,8 +182,8 @@ func (c Config) String() string {
 	fmt.Fprintf(&b, "HTTP_ADDR=%s DATABASE_URL=%s REDIS_URL=%s CACHE_REDIS_URL=%s REDIS_MODE=%s REDIS_ADDRS=%s",
 		c.HTTPAddr, RedactURL(c.DatabaseURL), RedactURL(c.RedisURL), RedactURL(c.CacheRedisURL),
 		c.RedisMode, strings.Join(c.RedisAddrs, ","))
-	fmt.Fprintf(&b, " CACHE_TTL=%s CACHE_ENABLED=%t REPORT_DELAY=%s WORKER_CONCURRENCY=%d",
-		c.CacheTTL, c.CacheEnabled, c.ReportDelay, c.WorkerConcurrency)
+	fmt.Fprintf(&b, " CACHE_TTL=%s CACHE_ENABLED=%t CACHE_LOCAL_ENTRIES=%d CACHE_LOCAL_WINDOW=%s REPORT_DELAY=%s WORKER_CONCURRENCY=%d",
+		c.CacheTTL, c.CacheEnabled, c.CacheLocalEntries, c.CacheLocalWindow, c.ReportDelay, c.WorkerConcurrency)
 	fmt.Fprintf(&b, " API_KEYS=%s ADMIN_KEYS=%s LOG_LEVEL=%s LOG_FORMAT=%s SHUTDOWN_TIMEOUT=%s",
 		keyList(c.APIKeys), keyList(c.AdminKeys), c.LogLevel, c.LogFormat, c.ShutdownTimeout)
 	return b.String()

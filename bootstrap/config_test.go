@@ -30,6 +30,8 @@ func TestLoadConfigDefaults(t *testing.T) {
 		{"RedisMode", c.RedisMode, "single"},
 		{"CacheTTL", c.CacheTTL, 60 * time.Second},
 		{"CacheEnabled", c.CacheEnabled, true},
+		{"CacheLocalEntries", c.CacheLocalEntries, 0},
+		{"CacheLocalWindow", c.CacheLocalWindow, 10 * time.Millisecond},
 		{"ReportDelay", c.ReportDelay, 5 * time.Second},
 		{"WorkerConcurrency", c.WorkerConcurrency, 10},
 		{"LogLevel", c.LogLevel, zapcore.InfoLevel},
@@ -48,25 +50,28 @@ func TestLoadConfigDefaults(t *testing.T) {
 func TestLoadConfigValues(t *testing.T) {
 	t.Parallel()
 	c, err := LoadConfig("all", env(map[string]string{
-		"HTTP_ADDR":          "127.0.0.1:9000",
-		"DATABASE_URL":       "postgres://u:pw@db:5432/shop",
-		"REDIS_URL":          "redis://:rpw@queue:6379/1",
-		"CACHE_REDIS_URL":    "redis://cache:6379/0",
-		"CACHE_TTL":          "2m",
-		"CACHE_ENABLED":      "false",
-		"REPORT_DELAY":       "0s",
-		"WORKER_CONCURRENCY": "3",
-		"API_KEYS":           "web:abc, cli:def",
-		"ADMIN_KEYS":         "ops:ghi",
-		"LOG_LEVEL":          "debug",
-		"LOG_FORMAT":         "console",
-		"SHUTDOWN_TIMEOUT":   "3s",
+		"HTTP_ADDR":           "127.0.0.1:9000",
+		"DATABASE_URL":        "postgres://u:pw@db:5432/shop",
+		"REDIS_URL":           "redis://:rpw@queue:6379/1",
+		"CACHE_REDIS_URL":     "redis://cache:6379/0",
+		"CACHE_TTL":           "2m",
+		"CACHE_ENABLED":       "false",
+		"CACHE_LOCAL_ENTRIES": "5000",
+		"CACHE_LOCAL_WINDOW":  "20ms",
+		"REPORT_DELAY":        "0s",
+		"WORKER_CONCURRENCY":  "3",
+		"API_KEYS":            "web:abc, cli:def",
+		"ADMIN_KEYS":          "ops:ghi",
+		"LOG_LEVEL":           "debug",
+		"LOG_FORMAT":          "console",
+		"SHUTDOWN_TIMEOUT":    "3s",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.HTTPAddr != "127.0.0.1:9000" || !c.DatabaseURLSet || c.CacheRedisURL != "redis://cache:6379/0" ||
 		c.CacheTTL != 2*time.Minute || c.CacheEnabled || c.ReportDelay != 0 || c.WorkerConcurrency != 3 ||
+		c.CacheLocalEntries != 5000 || c.CacheLocalWindow != 20*time.Millisecond ||
 		c.LogLevel != zapcore.DebugLevel || c.LogFormat != "console" || c.ShutdownTimeout != 3*time.Second {
 		t.Fatalf("unexpected config: %s", c)
 	}
@@ -96,6 +101,10 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"bad ttl", "api", map[string]string{keys: "a:b", "CACHE_TTL": "sixty"}, "CACHE_TTL"},
 		{"ttl too short", "api", map[string]string{keys: "a:b", "CACHE_TTL": "10ms"}, "CACHE_TTL"},
 		{"bad bool", "api", map[string]string{keys: "a:b", "CACHE_ENABLED": "yes please"}, "CACHE_ENABLED"},
+		{"bad local entries", "api", map[string]string{keys: "a:b", "CACHE_LOCAL_ENTRIES": "-1"}, "CACHE_LOCAL_ENTRIES"},
+		{"local window too short", "api", map[string]string{keys: "a:b", "CACHE_LOCAL_WINDOW": "100us"}, "CACHE_LOCAL_WINDOW"},
+		{"local tier on a cluster", "api", map[string]string{keys: "a:b", "CACHE_LOCAL_ENTRIES": "10",
+			"REDIS_MODE": "cluster", "REDIS_ADDRS": "a:7000,b:7001"}, "CACHE_LOCAL_ENTRIES"},
 		{"bad concurrency", "worker", map[string]string{"WORKER_CONCURRENCY": "0"}, "WORKER_CONCURRENCY"},
 		{"bad level", "api", map[string]string{keys: "a:b", "LOG_LEVEL": "loud"}, "LOG_LEVEL"},
 		{"bad format", "api", map[string]string{keys: "a:b", "LOG_FORMAT": "xml"}, "LOG_FORMAT"},

@@ -36,6 +36,9 @@ type GuardConfig struct {
 	// returns, so the other processes' epoch watches (NOTIFY, usually well
 	// under a millisecond) have it before the write is acknowledged.
 	Grace time.Duration
+	// Near is the in-process tier, used when Near.Entries > 0 and the
+	// cache is a Broadcaster.
+	Near NearConfig
 }
 
 func (c GuardConfig) withDefaults() GuardConfig {
@@ -76,6 +79,9 @@ type Guard struct {
 	log     *zap.Logger
 	cfg     GuardConfig
 
+	near  *near // nil when the in-process tier is off
+	bcast Broadcaster
+
 	trusted  atomic.Bool
 	watching atomic.Bool
 	epoch    atomic.Int64
@@ -94,6 +100,10 @@ func NewGuard(cache domain.Cache, epochs domain.CacheEpoch, metrics *Metrics, lo
 		log = zap.NewNop()
 	}
 	g := &Guard{cache: cache, epochs: epochs, metrics: metrics, log: log, cfg: cfg.withDefaults()}
+	if b, ok := cache.(Broadcaster); ok && g.cfg.Near.Entries > 0 {
+		g.near, g.bcast = newNear(g.cfg.Near), b
+		g.cfg.Near = g.near.cfg
+	}
 	metrics.state(0, false)
 	return g
 }
@@ -114,6 +124,10 @@ func (g *Guard) Start(ctx context.Context) error {
 	g.done.Add(2)
 	go g.watch(runCtx)
 	go g.maintain(runCtx)
+	if g.near != nil {
+		g.done.Add(1)
+		go g.listen(runCtx)
+	}
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	deadline := time.After(2 * time.Second)
@@ -165,6 +179,11 @@ type lookup struct {
 	key   string
 	stamp string
 	value []byte
+	// For the in-process tier: what the entry depends on, the epoch it was
+	// read in, and the invalidation count before the read.
+	deps  []string
+	epoch int64
+	mark  uint64
 }
 
 // lookup reads key under deps. layer "" is not counted (re-checks).
@@ -174,6 +193,16 @@ func (g *Guard) lookup(ctx context.Context, layer, key string, deps []string) lo
 		return lookup{state: stateBypass}
 	}
 	epoch := g.epoch.Load()
+	var mark uint64
+	// Re-checks (layer "") compare stamps, which only the shared cache has.
+	if g.near != nil && layer != "" {
+		if v, ok := g.near.get(key, epoch); ok {
+			g.metrics.hit(layer)
+			g.metrics.nearHit(layer)
+			return lookup{state: stateHit, layer: layer, key: key, value: v}
+		}
+		mark = g.near.mark()
+	}
 	ctx, cancel := context.WithTimeout(ctx, g.cfg.Timeout)
 	gens, raw, err := g.cache.Read(ctx, key, deps)
 	cancel()
@@ -182,10 +211,16 @@ func (g *Guard) lookup(ctx context.Context, layer, key string, deps []string) lo
 		g.metrics.bypass(layer)
 		return lookup{state: stateBypass}
 	}
-	l := lookup{state: stateMiss, layer: layer, key: key, stamp: stamp(epoch, gens)}
+	if g.near != nil {
+		g.near.observe(deps, gens)
+	}
+	l := lookup{state: stateMiss, layer: layer, key: key, stamp: stamp(epoch, gens), deps: deps, epoch: epoch, mark: mark}
 	if v, ok := unwrap(raw, l.stamp); ok {
 		l.state, l.value = stateHit, v
 		g.metrics.hit(layer)
+		if g.near != nil && layer != "" {
+			g.near.put(key, deps, v, epoch, g.cfg.TTL, mark)
+		}
 		return l
 	}
 	g.metrics.miss(layer)
@@ -195,7 +230,8 @@ func (g *Guard) lookup(ctx context.Context, layer, key string, deps []string) lo
 // fill stores value for a lookup that missed. A Guard that stopped
 // trusting the cache since the lookup does not fill.
 func (g *Guard) fill(ctx context.Context, l lookup, value []byte, ttl time.Duration) {
-	if l.state != stateMiss || !g.trusted.Load() {
+	// No stamp: the lookup was answered from memory, not the shared cache.
+	if l.state != stateMiss || l.stamp == "" || !g.trusted.Load() {
 		return
 	}
 	if ttl <= 0 {
@@ -206,6 +242,10 @@ func (g *Guard) fill(ctx context.Context, l lookup, value []byte, ttl time.Durat
 	defer cancel()
 	if err := g.cache.Write(ctx, l.key, wrap(l.stamp, value), ttl); err != nil {
 		g.fail(layerOrRecheck(l.layer), "write", err)
+		return
+	}
+	if g.near != nil && l.layer != "" {
+		g.near.put(l.key, l.deps, value, l.epoch, ttl, l.mark)
 	}
 }
 
@@ -255,12 +295,18 @@ func (g *Guard) Invalidate(ctx context.Context, deps []string) error {
 	if len(deps) == 0 {
 		return nil
 	}
+	if g.near != nil {
+		// This process's own readers need not wait for the broadcast.
+		g.near.invalidate(deps)
+	}
 	if g.trusted.Load() {
 		bctx, cancel := context.WithTimeout(ctx, g.cfg.Timeout)
 		err := g.cache.Bump(bctx, deps...)
 		cancel()
 		if err == nil {
-			return nil
+			if err = g.broadcast(ctx, deps); err == nil {
+				return nil
+			}
 		}
 		g.fail(layerWrite, "bump", err)
 	}
@@ -274,10 +320,43 @@ func (g *Guard) Invalidate(ctx context.Context, deps []string) error {
 	return nil
 }
 
+// broadcast tells every process's in-process tier that deps were retired,
+// after the bump (a reader that sees the message then reads the new
+// generations), and waits the tier's window (see near.go) so that no
+// process serves a retired entry once the write is acknowledged.
+func (g *Guard) broadcast(ctx context.Context, deps []string) error {
+	if g.near == nil {
+		return nil
+	}
+	bctx, cancel := context.WithTimeout(ctx, g.cfg.Timeout)
+	err := g.bcast.Broadcast(bctx, deps)
+	cancel()
+	if err != nil {
+		return err
+	}
+	sleep(context.WithoutCancel(ctx), g.cfg.Near.writeWait())
+	return nil
+}
+
+// listen keeps the in-process tier's subscription, re-subscribing after a
+// pause when it breaks; while it is down the tier serves nothing.
+func (g *Guard) listen(ctx context.Context) {
+	defer g.done.Done()
+	for ctx.Err() == nil {
+		err := g.bcast.Listen(ctx, g.cfg.Near.PingEvery, g.near)
+		if ctx.Err() != nil {
+			return
+		}
+		g.fail(layerNear, "listen", err)
+		sleep(ctx, g.cfg.Probe)
+	}
+}
+
 // The layers of errors that are not a lookup's.
 const (
 	layerWrite   = "write" // invalidation after a write
 	layerEpoch   = "epoch" // the epoch watch
+	layerNear    = "near"  // the in-process tier's subscription
 	layerRecheck = "recheck"
 )
 

@@ -15,6 +15,7 @@ const (
 // Metrics counts what the cache does, by layer.
 type Metrics struct {
 	hits     *prometheus.CounterVec
+	nearHits *prometheus.CounterVec
 	misses   *prometheus.CounterVec
 	bypasses *prometheus.CounterVec
 	errors   *prometheus.CounterVec
@@ -28,6 +29,9 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := &Metrics{
 		hits: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "etalase_cache_hits_total", Help: "Cache lookups answered from the cache.",
+		}, []string{"layer"}),
+		nearHits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "etalase_cache_local_hits_total", Help: "Hits (counted in etalase_cache_hits_total too) answered from the in-process tier.",
 		}, []string{"layer"}),
 		misses: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "etalase_cache_misses_total", Help: "Cache lookups that found no current entry.",
@@ -48,7 +52,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.hits, m.misses, m.bypasses, m.errors, m.epoch, m.trusted} {
+	for _, c := range []prometheus.Collector{m.hits, m.nearHits, m.misses, m.bypasses, m.errors, m.epoch, m.trusted} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register cache metrics: %w", err)
 		}
@@ -67,6 +71,12 @@ func (m *Metrics) Bypass(layer string) {
 func (m *Metrics) hit(layer string) {
 	if m != nil && layer != "" {
 		m.hits.WithLabelValues(layer).Inc()
+	}
+}
+
+func (m *Metrics) nearHit(layer string) {
+	if m != nil && layer != "" {
+		m.nearHits.WithLabelValues(layer).Inc()
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -157,4 +158,72 @@ func (r *Redis) advance(ctx context.Context, gen, mode string) (int64, error) {
 		return 0, fmt.Errorf("advance generation %s: %w", gen, err)
 	}
 	return n, nil
+}
+
+// InvalidationChannel is the pub/sub channel the in-process tiers of every
+// process listen on; a message is the retired generations, space-separated.
+const InvalidationChannel = Prefix + "invalidations"
+
+var _ Broadcaster = (*Redis)(nil)
+
+// Broadcast publishes gens on InvalidationChannel.
+func (r *Redis) Broadcast(ctx context.Context, gens []string) error {
+	if err := r.client.Publish(ctx, InvalidationChannel, strings.Join(gens, " ")).Err(); err != nil {
+		return fmt.Errorf("broadcast invalidation: %w", err)
+	}
+	return nil
+}
+
+// Listen subscribes to InvalidationChannel and PINGs on the subscribing
+// connection every interval while l wants it: a ping's answer comes after
+// every message published before Redis read the ping. Any receive error
+// ends the subscription (go-redis would quietly reconnect and lose what was
+// published in between), so the listener hears Lost and a caller that
+// listens again hears Subscribed on a clean slate.
+func (r *Redis) Listen(ctx context.Context, every time.Duration, l Listener) error {
+	ps := r.client.Subscribe(ctx)
+	defer ps.Close()
+	if err := ps.Subscribe(ctx, InvalidationChannel); err != nil {
+		return fmt.Errorf("subscribe to invalidations: %w", err)
+	}
+	// Close unblocks the receive below when ctx ends.
+	stop := context.AfterFunc(ctx, func() { _ = ps.Close() })
+	defer stop()
+	pinging := make(chan struct{})
+	defer func() { <-pinging }()
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		defer close(pinging)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-pctx.Done():
+				return
+			case <-t.C:
+			}
+			if l.Wanted() {
+				// A failed ping shows up as a receive error.
+				_ = ps.Ping(pctx, l.Tag())
+			}
+		}
+	}()
+	defer l.Lost()
+	for {
+		msg, err := ps.Receive(ctx)
+		if err != nil {
+			return fmt.Errorf("receive invalidations: %w", err)
+		}
+		switch m := msg.(type) {
+		case *redis.Subscription:
+			if m.Kind == "subscribe" {
+				l.Subscribed()
+			}
+		case *redis.Message:
+			l.Invalidated(strings.Fields(m.Payload))
+		case *redis.Pong:
+			l.Answered(m.Payload)
+		}
+	}
 }

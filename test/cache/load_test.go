@@ -33,19 +33,26 @@ type cluster struct {
 	catID int64
 }
 
-func startCluster(t *testing.T, processes int) *cluster {
+// localTier is the environment that turns on the in-process tier.
+var localTier = map[string]string{"CACHE_LOCAL_ENTRIES": "10000"}
+
+func startCluster(t *testing.T, processes int, env map[string]string) *cluster {
 	t.Helper()
 	c := &cluster{redis: redisproc.Start(t)}
 	dsn := pgtest.NewDatabase(t)
 	for i := 0; i < processes; i++ {
 		addr := fmt.Sprintf("127.0.0.1:%d", testproc.FreePort(t))
-		p := testproc.Start(t, map[string]string{
+		vars := map[string]string{
 			"DATABASE_URL": dsn,
 			"REDIS_URL":    c.redis.URL(),
 			"API_KEYS":     "load:" + apiSecret,
 			"HTTP_ADDR":    addr,
 			"LOG_LEVEL":    "warn",
-		}, "api")
+		}
+		for k, v := range env {
+			vars[k] = v
+		}
+		p := testproc.Start(t, vars, "api")
 		url := "http://" + addr
 		p.WaitHTTP(t, url+"/healthz", 60*time.Second)
 		c.urls = append(c.urls, url)
@@ -347,9 +354,15 @@ func (st *loadStats) check(t *testing.T) {
 }
 
 // TestNoStaleReadsAcrossProcesses is the freshness guarantee under load:
-// 16 clients PATCH and GET 50 products for 20 s through two API processes.
+// 16 clients PATCH and GET 50 products for 20 s through two API processes,
+// with the shared cache only and with the in-process tier in front of it.
 func TestNoStaleReadsAcrossProcesses(t *testing.T) {
-	c := startCluster(t, 2)
+	t.Run("shared", func(t *testing.T) { noStaleReads(t, nil) })
+	t.Run("local", func(t *testing.T) { noStaleReads(t, localTier) })
+}
+
+func noStaleReads(t *testing.T, env map[string]string) {
+	c := startCluster(t, 2, env)
 	st := runLoad(t, c, 20*time.Second, nil)
 	t.Logf("2 processes, %d clients, %d products, 20s: %v", loadClients, loadProducts, st)
 	st.check(t)
@@ -369,13 +382,47 @@ func TestNoStaleReadsAcrossProcesses(t *testing.T) {
 	if st.xcache["HIT"] == 0 {
 		t.Errorf("no response was served from the cache: %v", st.xcache)
 	}
+	checkLocalHits(t, c, env)
+}
+
+// checkLocalHits asks every process how many hits its in-process tier
+// answered: some when env turns the tier on, none otherwise.
+func checkLocalHits(t *testing.T, c *cluster, env map[string]string) {
+	t.Helper()
+	for _, url := range c.urls {
+		n := metricValue(allMetrics(t, url), `etalase_cache_local_hits_total{layer="response"}`)
+		t.Logf("%s: %v hits from the in-process tier", url, n)
+		if on := env["CACHE_LOCAL_ENTRIES"] != ""; on != (n > 0) {
+			t.Errorf("%s: %v local hits with the in-process tier on=%t", url, n, on)
+		}
+	}
+}
+
+// metricValue returns the value of the sample named exactly series, 0 if
+// there is none.
+func metricValue(metrics, series string) float64 {
+	for _, line := range strings.Split(metrics, "\n") {
+		if rest, ok := strings.CutPrefix(line, series+" "); ok {
+			var v float64
+			if _, err := fmt.Sscan(rest, &v); err == nil {
+				return v
+			}
+		}
+	}
+	return 0
 }
 
 // TestRedisFrozenUnderLoad freezes the shared Redis (SIGSTOP) for 5 s in
 // the middle of the same load, then thaws it: no 5xx, no request slower
-// than a second, no stale read before, during or after.
+// than a second, no stale read before, during or after; with the shared
+// cache only and with the in-process tier.
 func TestRedisFrozenUnderLoad(t *testing.T) {
-	c := startCluster(t, 2)
+	t.Run("shared", func(t *testing.T) { frozenUnderLoad(t, nil) })
+	t.Run("local", func(t *testing.T) { frozenUnderLoad(t, localTier) })
+}
+
+func frozenUnderLoad(t *testing.T, env map[string]string) {
+	c := startCluster(t, 2, env)
 	st := runLoad(t, c, 15*time.Second, map[time.Duration]func(){
 		4 * time.Second: c.redis.Freeze,
 		9 * time.Second: c.redis.Thaw,

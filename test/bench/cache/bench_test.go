@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"github.com/valyala/fasthttp"
 
@@ -40,7 +41,9 @@ type result struct {
 // BenchmarkCache runs every variant against the same data in one run (in
 // interleaved rounds, keeping each variant's best) and
 // reports the ratios the cache is held to: the cached item at 0.35x or more
-// of the bare handler, and 5x or more of the item with the cache off.
+// of the bare handler, and 5x or more of the item with the cache off; and
+// the same with the in-process tier (the -local variants), which also report
+// the share of their answers that came from memory (local-hits/op).
 func BenchmarkCache(b *testing.B) {
 	env := setup(b)
 	results := map[string]result{}
@@ -52,7 +55,9 @@ func BenchmarkCache(b *testing.B) {
 		{"bare-fiber", env.bare, env.itemPaths, ""},
 		{"item-cached", env.cached, env.itemPaths, httpapi.CacheHit},
 		{"item-cache-off", env.plain, env.itemPaths, httpapi.CacheBypass},
+		{"item-local", env.local, env.itemPaths, httpapi.CacheHit},
 		{"list-cached", env.cached, env.listPaths, httpapi.CacheHit},
+		{"list-local", env.local, env.listPaths, httpapi.CacheHit},
 		{"list-cache-off", env.plain, env.listPaths, httpapi.CacheBypass},
 	}
 	for _, v := range variants {
@@ -64,8 +69,12 @@ func BenchmarkCache(b *testing.B) {
 	for round := 0; round < benchRounds; round++ {
 		for _, v := range variants {
 			b.Run(v.name, func(b *testing.B) {
+				before := env.localHits()
 				if r := drive(b, v.base, v.paths, v.want); r.rps > results[v.name].rps {
 					results[v.name] = r
+				}
+				if v.base == env.local {
+					b.ReportMetric((env.localHits()-before)/float64(b.N), "local-hits/op")
 				}
 			})
 		}
@@ -82,6 +91,8 @@ func BenchmarkCache(b *testing.B) {
 		b.ReportMetric(ratio("item-cached", "bare-fiber"), "item-cached/bare")
 		b.ReportMetric(ratio("item-cached", "item-cache-off"), "item-cached/off")
 		b.ReportMetric(ratio("list-cached", "list-cache-off"), "list-cached/off")
+		b.ReportMetric(ratio("item-local", "bare-fiber"), "item-local/bare")
+		b.ReportMetric(ratio("item-local", "item-cache-off"), "item-local/off")
 		b.ReportMetric(0, "ns/op")
 	})
 	fmt.Println("best of", benchRounds, "interleaved rounds")
@@ -93,7 +104,10 @@ func BenchmarkCache(b *testing.B) {
 }
 
 type benchEnv struct {
-	bare, cached, plain  string
+	bare, cached, plain string
+	local               string // the cache with its in-process tier
+	// localHits counts the responses the in-process tier answered.
+	localHits            func() float64
 	itemPaths, listPaths []string
 }
 
@@ -130,8 +144,66 @@ func setup(b *testing.B) benchEnv {
 		env.itemPaths = append(env.itemPaths, fmt.Sprintf("/products/%d", p.ID))
 	}
 
-	g := cache.NewGuard(cache.NewRedis(client), postgres.NewCacheEpoch(pg.Pool()), nil, nil, cache.GuardConfig{TTL: time.Hour})
-	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	g := startGuard(b, cache.NewGuard(cache.NewRedis(client), postgres.NewCacheEpoch(pg.Pool()), nil, nil,
+		cache.GuardConfig{TTL: time.Hour}))
+	reg := prometheus.NewRegistry()
+	metrics, err := cache.NewMetrics(reg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	env.localHits = func() float64 { return counterSum(b, reg, "etalase_cache_local_hits_total", cache.LayerResponse) }
+	near := startGuard(b, cache.NewGuard(cache.NewRedis(client), postgres.NewCacheEpoch(pg.Pool()), metrics, nil,
+		cache.GuardConfig{TTL: time.Hour, Near: cache.NearConfig{Entries: 10_000}}))
+	rules := httpapi.DefaultCacheRules()
+	cachedServer := func(g *cache.Guard) *httpapi.Server {
+		return httpapi.New(httpapi.Config{Cache: httpapi.ResponseCache(httpapi.ResponseCacheConfig{
+			Store: cache.NewResponses(g), Rules: rules})}, application.NewCatalog(cache.NewStore(pg, g, time.Hour)), nil, nil)
+	}
+	cached, local := cachedServer(g), cachedServer(near)
+	plain := httpapi.New(httpapi.Config{Cache: httpapi.ResponseCache(httpapi.ResponseCacheConfig{Rules: rules})},
+		application.NewCatalog(pg), nil, nil)
+	for _, s := range []*httpapi.Server{cached, local, plain} {
+		if err := s.Listen("127.0.0.1:0"); err != nil {
+			b.Fatalf("listen: %v", err)
+		}
+		b.Cleanup(func() { _ = s.Shutdown(context.Background()) })
+	}
+	env.cached, env.local, env.plain = cached.Addr().String(), local.Addr().String(), plain.Addr().String()
+
+	status, body, _ := get(newClient(env.plain), env.itemPaths[0])
+	if status != fiber.StatusOK {
+		b.Fatalf("GET %s: %d", env.itemPaths[0], status)
+	}
+	env.bare = bareFiber(b, body)
+	return env
+}
+
+// counterSum returns the value of counter name with label layer in reg.
+func counterSum(b *testing.B, reg *prometheus.Registry, name, layer string) float64 {
+	families, err := reg.Gather()
+	if err != nil {
+		b.Fatal(err)
+	}
+	sum := 0.0
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "layer" && l.GetValue() == layer {
+					sum += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return sum
+}
+
+// startGuard starts g and waits until it trusts the cache.
+func startGuard(b *testing.B, g *cache.Guard) *cache.Guard {
+	b.Helper()
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = g.Start(sctx)
 	b.Cleanup(func() { _ = g.Stop(context.Background()) })
@@ -140,25 +212,7 @@ func setup(b *testing.B) benchEnv {
 			b.Fatalf("the cache is not trusted 15s after start: is the private Redis up?")
 		}
 	}
-	rules := httpapi.DefaultCacheRules()
-	cached := httpapi.New(httpapi.Config{Cache: httpapi.ResponseCache(httpapi.ResponseCacheConfig{
-		Store: cache.NewResponses(g), Rules: rules})}, application.NewCatalog(cache.NewStore(pg, g, time.Hour)), nil, nil)
-	plain := httpapi.New(httpapi.Config{Cache: httpapi.ResponseCache(httpapi.ResponseCacheConfig{Rules: rules})},
-		application.NewCatalog(pg), nil, nil)
-	for _, s := range []*httpapi.Server{cached, plain} {
-		if err := s.Listen("127.0.0.1:0"); err != nil {
-			b.Fatalf("listen: %v", err)
-		}
-		b.Cleanup(func() { _ = s.Shutdown(context.Background()) })
-	}
-	env.cached, env.plain = cached.Addr().String(), plain.Addr().String()
-
-	status, body, _ := get(newClient(env.plain), env.itemPaths[0])
-	if status != fiber.StatusOK {
-		b.Fatalf("GET %s: %d", env.itemPaths[0], status)
-	}
-	env.bare = bareFiber(b, body)
-	return env
+	return g
 }
 
 // bareFiber serves body as GET /products/:id with no work at all: the
