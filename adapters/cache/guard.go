@@ -290,7 +290,8 @@ func (g *Guard) await(ctx context.Context, l lookup, deps []string) ([]byte, boo
 // cannot take the bump, the epoch is bumped instead and Invalidate waits
 // the grace period for other processes to learn it; only when both fail
 // does it return an error (KindUnavailable), since then stale entries could
-// be served once the cache answers again.
+// be served once the cache answers again. With the in-process tier the bump
+// is also broadcast, and Invalidate returns a window later (see near.go).
 func (g *Guard) Invalidate(ctx context.Context, deps []string) error {
 	if len(deps) == 0 {
 		return nil
@@ -303,12 +304,15 @@ func (g *Guard) Invalidate(ctx context.Context, deps []string) error {
 		bctx, cancel := context.WithTimeout(ctx, g.cfg.Timeout)
 		err := g.cache.Bump(bctx, deps...)
 		cancel()
+		op := "bump"
 		if err == nil {
-			if err = g.broadcast(ctx, deps); err == nil {
-				return nil
-			}
+			op = "broadcast"
+			err = g.broadcast(ctx, deps)
 		}
-		g.fail(layerWrite, "bump", err)
+		if err == nil {
+			return nil
+		}
+		g.fail(layerWrite, op, err)
 	}
 	e, err := g.epochs.Bump(context.WithoutCancel(ctx))
 	if err != nil {
