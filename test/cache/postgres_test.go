@@ -41,10 +41,15 @@ func newRedis(t *testing.T, srv *redisproc.Server) *redis.Client {
 // cachedPostgres is the production stack: PostgreSQL, the epoch in it, and
 // Redis in front, with the reads that reach PostgreSQL counted.
 func cachedPostgres(t *testing.T, client *redis.Client) (*cache.Store, *countingStore, *cache.Guard) {
+	return cachedPostgresWith(t, client, cache.NearConfig{})
+}
+
+// cachedPostgresWith is cachedPostgres with the in-process tier near.
+func cachedPostgresWith(t *testing.T, client *redis.Client, near cache.NearConfig) (*cache.Store, *countingStore, *cache.Guard) {
 	t.Helper()
 	pg := pgtest.NewStore(t)
 	counted := &countingStore{Store: pg}
-	g := startGuard(t, cache.NewRedis(client), postgres.NewCacheEpoch(pg.Pool()))
+	g := startGuardWith(t, cache.NewRedis(client), postgres.NewCacheEpoch(pg.Pool()), near)
 	return cache.NewStore(counted, g, 0), counted, g
 }
 
@@ -57,6 +62,11 @@ func TestContractCachedMemory(t *testing.T) {
 
 func TestContractCachedPostgres(t *testing.T) {
 	t.Parallel()
+	t.Run("shared", func(t *testing.T) { contractCachedPostgres(t, cache.NearConfig{}) })
+	t.Run("local", func(t *testing.T) { contractCachedPostgres(t, cache.NearConfig{Entries: 1000}) })
+}
+
+func contractCachedPostgres(t *testing.T, near cache.NearConfig) {
 	client := newRedis(t, redisproc.Start(t))
 	contract.RunStore(t, func(t *testing.T) domain.Store {
 		// Every subtest has a fresh database whose ids start again at 1:
@@ -64,7 +74,7 @@ func TestContractCachedPostgres(t *testing.T) {
 		if err := client.FlushDB(context.Background()).Err(); err != nil {
 			t.Fatalf("flush the private redis: %v", err)
 		}
-		s, _, _ := cachedPostgres(t, client)
+		s, _, _ := cachedPostgresWith(t, client, near)
 		return s
 	})
 }
