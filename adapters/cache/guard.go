@@ -3,6 +3,7 @@ package cache
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"sync"
@@ -84,6 +85,7 @@ type Guard struct {
 
 	trusted  atomic.Bool
 	watching atomic.Bool
+	identity atomic.Pointer[string] // the database's, read before trusting
 	epoch    atomic.Int64
 	failures atomic.Int64 // grows on every failure; recovery checks it did not move
 	lastLog  atomic.Int64 // unix nanoseconds of the last error line
@@ -214,7 +216,7 @@ func (g *Guard) lookup(ctx context.Context, layer, key string, deps []string) lo
 	if g.near != nil {
 		g.near.observe(deps, gens)
 	}
-	l := lookup{state: stateMiss, layer: layer, key: key, stamp: stamp(epoch, gens), deps: deps, epoch: epoch, mark: mark}
+	l := lookup{state: stateMiss, layer: layer, key: key, stamp: stamp(g.identityOf(), epoch, gens), deps: deps, epoch: epoch, mark: mark}
 	if v, ok := unwrap(raw, l.stamp); ok {
 		l.state, l.value = stateHit, v
 		g.metrics.hit(layer)
@@ -424,20 +426,43 @@ func (g *Guard) maintain(ctx context.Context) {
 			g.recover(ctx)
 			lastRefresh = time.Now()
 		} else if time.Since(lastRefresh) >= g.cfg.Refresh {
-			if e, err := g.epochs.Current(ctx); err == nil {
-				g.raise(e)
-				g.metrics.state(g.epoch.Load(), g.trusted.Load())
-			}
+			g.refresh(ctx)
 			lastRefresh = time.Now()
 		}
 		sleep(ctx, g.cfg.Probe)
 	}
 }
 
+// refresh re-reads the epoch, in case a notification was lost, and the
+// database's identity: a database recreated under a running process must
+// not be served what the old one left in Redis.
+func (g *Guard) refresh(ctx context.Context) {
+	id, err := g.epochs.Identity(ctx)
+	if err != nil {
+		return
+	}
+	if id != g.identityOf() {
+		g.fail(layerEpoch, "identity", fmt.Errorf("the database changed (identity %s, was %s)", id, g.identityOf()))
+		return
+	}
+	if e, err := g.epochs.Current(ctx); err == nil {
+		g.raise(e)
+		g.metrics.state(g.epoch.Load(), g.trusted.Load())
+	}
+}
+
+// identityOf returns the identity stamps carry ("" before the first read).
+func (g *Guard) identityOf() string {
+	if p := g.identity.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
 // recover trusts the cache again once it answers and the epoch watch is
-// live. It bumps the epoch first: entries written while this process was in
-// doubt (a write that timed out but landed, a Redis restored from an old
-// snapshot) must not be served.
+// live. It reads the database's identity and bumps the epoch first: entries
+// written while this process was in doubt (a write that timed out but
+// landed, a Redis restored from an old snapshot) must not be served.
 func (g *Guard) recover(ctx context.Context) {
 	if !g.watching.Load() {
 		return
@@ -449,6 +474,11 @@ func (g *Guard) recover(ctx context.Context) {
 	if err != nil {
 		return
 	}
+	id, err := g.epochs.Identity(ctx)
+	if err != nil {
+		return
+	}
+	g.identity.Store(&id)
 	e, err := g.epochs.Bump(ctx)
 	if err != nil {
 		return
@@ -471,11 +501,12 @@ func sleep(ctx context.Context, d time.Duration) {
 	}
 }
 
-// stamp is what an entry must carry to be current: the epoch and the
-// generations of its dependencies.
-func stamp(epoch int64, gens []int64) string {
-	b := make([]byte, 0, 16+20*len(gens))
-	b = append(b, 'e')
+// stamp is what an entry must carry to be current: the database's
+// identity, the epoch and the generations of its dependencies.
+func stamp(identity string, epoch int64, gens []int64) string {
+	b := make([]byte, 0, len(identity)+20+20*len(gens))
+	b = append(b, identity...)
+	b = append(b, ".e"...)
 	b = strconv.AppendInt(b, epoch, 10)
 	for i, n := range gens {
 		if i == 0 {
@@ -489,7 +520,7 @@ func stamp(epoch int64, gens []int64) string {
 }
 
 // The stored form of an entry is JSON an operator can read:
-// {"stamp":"e3/1764..","value":<the JSON value>}.
+// {"stamp":"5d41402abc-4000.e1764../1764..","value":<the JSON value>}.
 const (
 	envelopeHead = `{"stamp":"`
 	envelopeMid  = `","value":`
