@@ -34,6 +34,10 @@ type Options struct {
 	MaxRetry       int           // retries after the first attempt; 0 means DefaultMaxRetry
 	Retention      time.Duration // how long a completed job stays listed; 0 means DefaultRetention
 	EnqueueTimeout time.Duration // 0 means DefaultEnqueueTimeout
+	// Namespace returns the identity of the database the jobs belong to;
+	// task ids are "<namespace>:<job id>", so a fresh or another database's
+	// report-1 is never taken for this one's. nil leaves ids as they are.
+	Namespace func(context.Context) (string, error)
 }
 
 // Client enqueues jobs into asynq. It is a domain.JobQueue.
@@ -66,9 +70,16 @@ func NewClient(rdb redis.UniversalClient, opts Options) *Client {
 func (c *Client) Enqueue(ctx context.Context, job domain.Job) error {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.EnqueueTimeout)
 	defer cancel()
+	var ns string
+	if c.opts.Namespace != nil {
+		var err error
+		if ns, err = c.opts.Namespace(ctx); err != nil {
+			return domain.Unavailable("the database's identity is unknown", fmt.Errorf("enqueue %s: %w", job.ID, err))
+		}
+	}
 	task := asynq.NewTask(job.Type, job.Payload)
 	_, err := c.client.EnqueueContext(ctx, task,
-		asynq.TaskID(job.ID),
+		asynq.TaskID(domain.QueueTaskID(ns, job.ID)),
 		asynq.Queue(job.Queue),
 		asynq.MaxRetry(c.opts.MaxRetry),
 		asynq.Retention(c.opts.Retention),
