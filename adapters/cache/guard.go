@@ -80,12 +80,17 @@ type Guard struct {
 	log     *zap.Logger
 	cfg     GuardConfig
 
+	bumps epochBumps
 	near  *near // nil when the in-process tier is off
 	bcast Broadcaster
+	// server names the server the cache is on, when the cache can tell
+	// (see ServerNamer); nil otherwise.
+	server ServerNamer
 
 	trusted  atomic.Bool
 	watching atomic.Bool
 	identity atomic.Pointer[string] // the database's, read before trusting
+	serverID atomic.Pointer[string] // the cache server's, read before trusting
 	epoch    atomic.Int64
 	failures atomic.Int64 // grows on every failure; recovery checks it did not move
 	lastLog  atomic.Int64 // unix nanoseconds of the last error line
@@ -93,6 +98,17 @@ type Guard struct {
 	mu     sync.Mutex
 	cancel context.CancelFunc
 	done   sync.WaitGroup
+
+	listenMu   sync.Mutex
+	stopListen context.CancelFunc // ends the in-process tier's subscription
+}
+
+// ServerNamer is a cache that can name the server answering it (Redis: its
+// run id). A Guard that sees the name change (a Sentinel failover, a Redis
+// restarted) stops trusting the cache until it has bumped the epoch, and
+// moves the in-process tier's subscription to the new server.
+type ServerNamer interface {
+	Server(ctx context.Context) (string, error)
 }
 
 // NewGuard returns a Guard over cache and epochs. It bypasses the cache
@@ -102,6 +118,8 @@ func NewGuard(cache domain.Cache, epochs domain.CacheEpoch, metrics *Metrics, lo
 		log = zap.NewNop()
 	}
 	g := &Guard{cache: cache, epochs: epochs, metrics: metrics, log: log, cfg: cfg.withDefaults()}
+	g.server, _ = cache.(ServerNamer)
+	g.bumps.bump = epochs.Bump
 	if b, ok := cache.(Broadcaster); ok && g.cfg.Near.Entries > 0 {
 		g.near, g.bcast = newNear(g.cfg.Near), b
 		g.cfg.Near = g.near.cfg
@@ -316,7 +334,7 @@ func (g *Guard) Invalidate(ctx context.Context, deps []string) error {
 		}
 		g.fail(layerWrite, op, err)
 	}
-	e, err := g.epochs.Bump(context.WithoutCancel(ctx))
+	e, err := g.bumps.do()
 	if err != nil {
 		g.fail(layerWrite, "epoch", err)
 		return domain.Unavailable("the change is saved but the cache could not be invalidated", err)
@@ -349,7 +367,12 @@ func (g *Guard) broadcast(ctx context.Context, deps []string) error {
 func (g *Guard) listen(ctx context.Context) {
 	defer g.done.Done()
 	for ctx.Err() == nil {
-		err := g.bcast.Listen(ctx, g.cfg.Near.PingEvery, g.near)
+		lctx, cancel := context.WithCancel(ctx)
+		g.listenMu.Lock()
+		g.stopListen = cancel
+		g.listenMu.Unlock()
+		err := g.bcast.Listen(lctx, g.cfg.Near.PingEvery, g.near)
+		cancel()
 		if ctx.Err() != nil {
 			return
 		}
@@ -360,9 +383,10 @@ func (g *Guard) listen(ctx context.Context) {
 
 // The layers of errors that are not a lookup's.
 const (
-	layerWrite   = "write" // invalidation after a write
-	layerEpoch   = "epoch" // the epoch watch
-	layerNear    = "near"  // the in-process tier's subscription
+	layerWrite   = "write"  // invalidation after a write
+	layerServer  = "server" // the cache moved to another server
+	layerEpoch   = "epoch"  // the epoch watch
+	layerNear    = "near"   // the in-process tier's subscription
 	layerRecheck = "recheck"
 )
 
@@ -385,6 +409,26 @@ func (g *Guard) fail(layer, op string, err error) {
 	last := g.lastLog.Load()
 	if now-last >= int64(g.cfg.LogEvery) && g.lastLog.CompareAndSwap(last, now) {
 		g.log.Warn("cache unavailable, bypassing it", zap.String("layer", layer), zap.String("op", op), zap.Error(err))
+	}
+}
+
+// failover handles the cache moving from server was to server now: what
+// the old server acknowledged alone may be gone, so the Guard distrusts the
+// cache (and so bumps the epoch before it trusts again) and moves the
+// in-process tier's subscription.
+func (g *Guard) failover(was, now string) {
+	g.fail(layerServer, "failover", fmt.Errorf("the cache moved from server %s to %s", was, now))
+	g.resubscribe()
+}
+
+// resubscribe ends the in-process tier's subscription; listen starts a new
+// one, on whatever server the client now reaches.
+func (g *Guard) resubscribe() {
+	g.listenMu.Lock()
+	stop := g.stopListen
+	g.listenMu.Unlock()
+	if stop != nil {
+		stop()
 	}
 }
 
@@ -445,6 +489,19 @@ func (g *Guard) refresh(ctx context.Context) {
 		g.fail(layerEpoch, "identity", fmt.Errorf("the database changed (identity %s, was %s)", id, g.identityOf()))
 		return
 	}
+	if g.server != nil {
+		sctx, cancel := context.WithTimeout(ctx, g.cfg.Timeout)
+		name, err := g.server.Server(sctx)
+		cancel()
+		if err != nil {
+			g.fail(layerServer, "identity", err)
+			return
+		}
+		if was := g.serverID.Load(); was != nil && *was != name {
+			g.failover(*was, name)
+			return
+		}
+	}
 	if e, err := g.epochs.Current(ctx); err == nil {
 		g.raise(e)
 		g.metrics.state(g.epoch.Load(), g.trusted.Load())
@@ -479,7 +536,21 @@ func (g *Guard) recover(ctx context.Context) {
 		return
 	}
 	g.identity.Store(&id)
-	e, err := g.epochs.Bump(ctx)
+	if g.server != nil {
+		sctx, cancel := context.WithTimeout(ctx, g.cfg.Timeout)
+		name, err := g.server.Server(sctx)
+		cancel()
+		if err != nil {
+			return
+		}
+		if was := g.serverID.Load(); was != nil && *was != name {
+			// The subscription may still be on the server this process
+			// left: move it before the tier serves again.
+			g.resubscribe()
+		}
+		g.serverID.Store(&name)
+	}
+	e, err := g.bumps.do()
 	if err != nil {
 		return
 	}
