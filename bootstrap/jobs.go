@@ -175,8 +175,16 @@ func JobsModule(fb Fallback) fx.Option {
 	return fx.Module("jobs", opts...)
 }
 
-func newQueueClient(r *jobsRedis, ns jobNamespace) *queue.Client {
-	return queue.NewClient(r.UniversalClient, queue.Options{Namespace: ns})
+// newQueueClient is the job queue on its client. Behind Sentinel an
+// enqueue counts only once a replica holds it: a failover promotes a
+// replica, and a job only the old master held would be lost with it (until
+// the sweeper's pass); until then the job waits in the outbox.
+func newQueueClient(r *jobsRedis, ns jobNamespace, c Config) *queue.Client {
+	opts := queue.Options{Namespace: ns}
+	if c.RedisMode == RedisSentinel {
+		opts.Replicas = 1
+	}
+	return queue.NewClient(r.UniversalClient, opts)
 }
 
 // jobNamespace returns the identity of the database, which the ids of its
