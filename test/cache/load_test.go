@@ -158,6 +158,9 @@ type loadStats struct {
 	slow      int // slower than a second
 	maxLat    time.Duration
 	latencies []time.Duration
+	// bypass spans the answers that said X-Cache: BYPASS (the cache was
+	// distrusted), from the load's start.
+	bypassFrom, bypassTo time.Duration
 }
 
 func (s *loadStats) String() string {
@@ -170,8 +173,12 @@ func (s *loadStats) String() string {
 		}
 		return s.latencies[int(q*float64(len(s.latencies)-1))]
 	}
-	return fmt.Sprintf("requests %v, statuses %v, X-Cache %v, transport errors %d, stale reads %d (reads behind a read of a write still in flight: %d), slower than 1s %d, p50 %v p99 %v max %v",
-		s.requests, s.statuses, s.xcache, len(s.errors), len(s.stale), s.regressed, s.slow, p(.5), p(.99), s.maxLat)
+	bypass := "none"
+	if s.xcache["BYPASS"] > 0 {
+		bypass = fmt.Sprintf("%.2fs to %.2fs", s.bypassFrom.Seconds(), s.bypassTo.Seconds())
+	}
+	return fmt.Sprintf("requests %v, statuses %v, X-Cache %v, transport errors %d, stale reads %d (reads behind a read of a write still in flight: %d), slower than 1s %d, p50 %v p99 %v max %v, bypassed %s",
+		s.requests, s.statuses, s.xcache, len(s.errors), len(s.stale), s.regressed, s.slow, p(.5), p(.99), s.maxLat, bypass)
 }
 
 // runLoad has loadClients clients PATCH and GET (items and list pages)
@@ -298,6 +305,12 @@ func (st *loadStats) do(tr *tracker, begin time.Time, kind, method, url, body st
 	st.statuses[resp.StatusCode]++
 	if x := resp.Header.Get("X-Cache"); x != "" {
 		st.xcache[x]++
+		if at := sent.Sub(begin); x == "BYPASS" {
+			if st.xcache[x] == 1 {
+				st.bypassFrom = at
+			}
+			st.bypassTo = max(st.bypassTo, at)
+		}
 	}
 	st.mu.Unlock()
 	if resp.StatusCode != http.StatusOK {
