@@ -14,6 +14,7 @@ import (
 	"go.uber.org/fx"
 	"go.uber.org/fx/fxevent"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 )
 
 // Exit codes of the binary.
@@ -151,16 +152,19 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 // stops it within SHUTDOWN_TIMEOUT.
 func serve(cmd Command, c Config, log *zap.Logger) int {
 	log.Info("starting", zap.String("command", cmd.Name), zap.Stringer("config", c))
+	// A failed start's stack is always this function's: the line says what
+	// failed and how to fix it, without one.
+	failed := log.WithOptions(zap.AddStacktrace(zapcore.FatalLevel))
 	app, err := NewApp(context.Background(), cmd.Name, c, log)
 	if err != nil {
-		log.Error("start failed", zap.Error(err))
+		failed.Error("start failed", zap.Error(err))
 		return ExitFailed
 	}
 	startCtx, cancel := context.WithTimeout(context.Background(), app.StartTimeout())
 	err = app.Start(startCtx)
 	cancel()
 	if err != nil {
-		log.Error("start failed", zap.Error(err))
+		failed.Error("start failed", zap.Error(err))
 		return ExitFailed
 	}
 	if c.GeneratedKey != nil {
