@@ -188,8 +188,9 @@ type App struct {
 	app *fx.App
 }
 
-// NewApp prepares command (dev's database work and fallback decision) and
-// wires its fx application. Errors mean nothing was started.
+// NewApp prepares command (dev's database work and fallback decision),
+// refuses a queue Redis that evicts, and wires its fx application. Errors
+// mean nothing was started.
 func NewApp(ctx context.Context, command string, c Config, log *zap.Logger) (*App, error) {
 	cmd, ok := findCommand(command)
 	if !ok || cmd.Options == nil {
@@ -199,6 +200,14 @@ func NewApp(ctx context.Context, command string, c Config, log *zap.Logger) (*Ap
 	if cmd.Prepare != nil {
 		var err error
 		if fb, err = cmd.Prepare(ctx, c, log); err != nil {
+			return nil, err
+		}
+	}
+	// Every server command runs the job queue (JobsModule); checking its
+	// Redis here, before any hook, refuses an evicting one before anything
+	// listens.
+	if !fb.Redis {
+		if err := checkQueueEviction(ctx, c, log); err != nil {
 			return nil, err
 		}
 	}
