@@ -2,5 +2,6 @@
 // decorator against the storage contract (over memory and over PostgreSQL
 // with Redis), its freshness and fail-open rules in process, a burst of
 // misses reaching PostgreSQL once, and real `etalase api` processes under
-// concurrent writes and a frozen Redis. It is test support only.
+// concurrent writes, a frozen Redis and a cache Redis that evicts. It is test
+// support only.
 package cache
