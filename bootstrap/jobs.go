@@ -315,7 +315,9 @@ func runMemoryWorker(lc fx.Lifecycle, q *memory.Queue, c Config, reports *applic
 }
 
 func runRelay(lc fx.Lifecycle, store domain.Store, q domain.JobQueue, c Config, fb Fallback, j JobsConfig, log *zap.Logger) {
-	dsn, poll := c.DatabaseURL, j.RelayPoll
+	// LISTEN needs a session of its own, which a transaction-mode pooler on
+	// DATABASE_URL cannot give.
+	dsn, poll := c.DatabaseDirectURL, j.RelayPoll
 	if fb.Postgres {
 		// The memory outbox sends no notifications: poll it briskly.
 		dsn, poll = "", min(poll, 100*time.Millisecond)
