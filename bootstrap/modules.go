@@ -64,8 +64,15 @@ func PostgresModule() fx.Option {
 	)
 }
 
+// newPool opens the pool of ordinary queries on DATABASE_URL. A
+// DATABASE_URL other than DATABASE_DIRECT_URL is taken to be a
+// transaction-mode pooler, and the pool runs statements it can carry.
 func newPool(lc fx.Lifecycle, c Config) (*pgxpool.Pool, error) {
-	pool, err := postgres.NewPool(context.Background(), c.DatabaseURL)
+	open := postgres.NewPool
+	if c.DatabaseURL != c.DatabaseDirectURL {
+		open = postgres.NewPoolForPooler
+	}
+	pool, err := open(context.Background(), c.DatabaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}
