@@ -51,7 +51,7 @@ bench:
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $(BIN) ./bootstrap/cmd/etalase
 
-## migrate: apply the migrations to DATABASE_URL (MIGRATE=down or MIGRATE=status for the others)
+## migrate: apply the migrations to DATABASE_DIRECT_URL (default DATABASE_URL) (MIGRATE=down or MIGRATE=status for the others)
 migrate:
 	$(GO) run ./bootstrap/cmd/etalase migrate $(MIGRATE)
 

@@ -52,7 +52,7 @@ func CacheModule(c Config, fb Fallback) fx.Option {
 		if fb.Redis {
 			cacheStore = fx.Provide(fx.Annotate(memory.NewCache, fx.As(new(domain.Cache))))
 		}
-		epoch := fx.Provide(fx.Annotate(postgres.NewCacheEpoch, fx.As(new(domain.CacheEpoch))))
+		epoch := fx.Provide(fx.Annotate(newCacheEpoch, fx.As(new(domain.CacheEpoch))))
 		if fb.Postgres {
 			epoch = fx.Provide(fx.Annotate(memory.NewCacheEpoch, fx.As(new(domain.CacheEpoch))))
 		}
@@ -88,6 +88,12 @@ func newCacheRedis(lc fx.Lifecycle, c Config) (*cacheRedis, error) {
 	}
 	lc.Append(fx.StopHook(client.Close))
 	return &cacheRedis{client}, nil
+}
+
+// newCacheEpoch keeps the epoch through the pool and watches it on
+// DATABASE_DIRECT_URL: LISTEN needs a session of its own.
+func newCacheEpoch(pool *pgxpool.Pool, c Config) *postgres.CacheEpoch {
+	return postgres.NewCacheEpoch(pool, c.DatabaseDirectURL)
 }
 
 // newRedisCache is the cache on its client. Behind Sentinel every bump

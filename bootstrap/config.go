@@ -41,12 +41,16 @@ func (k Key) String() string { return k.Name + ":" + mask }
 type Config struct {
 	Command string // the subcommand being run: api, dev, worker, all, migrate
 
-	HTTPAddr      string
-	DatabaseURL   string
-	RedisURL      string
-	CacheRedisURL string
-	RedisMode     string
-	RedisAddrs    []string
+	HTTPAddr    string
+	DatabaseURL string
+	// DatabaseDirectURL reaches PostgreSQL itself, never a transaction-mode
+	// pooler: it carries what needs a session (LISTEN, migrations and
+	// their advisory lock). It defaults to DatabaseURL.
+	DatabaseDirectURL string
+	RedisURL          string
+	CacheRedisURL     string
+	RedisMode         string
+	RedisAddrs        []string
 	// RedisAllowEviction lets the commands start on a queue Redis whose
 	// maxmemory-policy may drop keys (jobs), which they refuse otherwise.
 	RedisAllowEviction bool
@@ -98,6 +102,7 @@ func LoadConfig(command string, getenv func(string) string) (Config, error) {
 	c := Config{Command: command}
 	c.HTTPAddr = r.addr("HTTP_ADDR", DefaultHTTPAddr)
 	c.DatabaseURL, c.DatabaseURLSet = r.url("DATABASE_URL", DefaultDatabaseURL, "postgres", "postgresql")
+	c.DatabaseDirectURL, _ = r.url("DATABASE_DIRECT_URL", c.DatabaseURL, "postgres", "postgresql")
 	c.RedisURL, c.RedisURLSet = r.url("REDIS_URL", DefaultRedisURL, "redis", "rediss", "unix")
 	c.CacheRedisURL, _ = r.url("CACHE_REDIS_URL", c.RedisURL, "redis", "rediss", "unix")
 	c.RedisMode = r.oneOf("REDIS_MODE", RedisSingle, RedisSingle, RedisCluster, RedisSentinel)
@@ -122,8 +127,10 @@ func LoadConfig(command string, getenv func(string) string) (Config, error) {
 		return Config{}, r.err
 	}
 
-	if _, err := pgconn.ParseConfig(c.DatabaseURL); err != nil {
-		return Config{}, &ConfigError{"DATABASE_URL", "not a valid PostgreSQL connection URL"}
+	for _, v := range []struct{ name, url string }{{"DATABASE_URL", c.DatabaseURL}, {"DATABASE_DIRECT_URL", c.DatabaseDirectURL}} {
+		if _, err := pgconn.ParseConfig(v.url); err != nil {
+			return Config{}, &ConfigError{v.name, "not a valid PostgreSQL connection URL"}
+		}
 	}
 	if c.RedisMode != RedisSingle && len(c.RedisAddrs) == 0 {
 		return Config{}, &ConfigError{"REDIS_ADDRS", "REDIS_MODE=" + c.RedisMode + " needs a comma list of addresses"}
@@ -183,8 +190,8 @@ func generateKey() (Key, error) {
 // String prints the configuration with passwords and key secrets masked.
 func (c Config) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "HTTP_ADDR=%s DATABASE_URL=%s REDIS_URL=%s CACHE_REDIS_URL=%s REDIS_MODE=%s REDIS_ADDRS=%s REDIS_ALLOW_EVICTION=%t",
-		c.HTTPAddr, RedactURL(c.DatabaseURL), RedactURL(c.RedisURL), RedactURL(c.CacheRedisURL),
+	fmt.Fprintf(&b, "HTTP_ADDR=%s DATABASE_URL=%s DATABASE_DIRECT_URL=%s REDIS_URL=%s CACHE_REDIS_URL=%s REDIS_MODE=%s REDIS_ADDRS=%s REDIS_ALLOW_EVICTION=%t",
+		c.HTTPAddr, RedactURL(c.DatabaseURL), RedactURL(c.DatabaseDirectURL), RedactURL(c.RedisURL), RedactURL(c.CacheRedisURL),
 		c.RedisMode, strings.Join(c.RedisAddrs, ","), c.RedisAllowEviction)
 	fmt.Fprintf(&b, " CACHE_TTL=%s CACHE_ENABLED=%t CACHE_LOCAL_ENTRIES=%d CACHE_LOCAL_WINDOW=%s REPORT_DELAY=%s WORKER_CONCURRENCY=%d",
 		c.CacheTTL, c.CacheEnabled, c.CacheLocalEntries, c.CacheLocalWindow, c.ReportDelay, c.WorkerConcurrency)

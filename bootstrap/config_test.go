@@ -25,6 +25,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		{"HTTPAddr", c.HTTPAddr, ":8080"},
 		{"DatabaseURL", c.DatabaseURL, DefaultDatabaseURL},
 		{"DatabaseURLSet", c.DatabaseURLSet, false},
+		{"DatabaseDirectURL", c.DatabaseDirectURL, DefaultDatabaseURL},
 		{"RedisURL", c.RedisURL, DefaultRedisURL},
 		{"CacheRedisURL", c.CacheRedisURL, DefaultRedisURL},
 		{"RedisMode", c.RedisMode, "single"},
@@ -53,6 +54,7 @@ func TestLoadConfigValues(t *testing.T) {
 	c, err := LoadConfig("all", env(map[string]string{
 		"HTTP_ADDR":            "127.0.0.1:9000",
 		"DATABASE_URL":         "postgres://u:pw@db:5432/shop",
+		"DATABASE_DIRECT_URL":  "postgres://u:pw@db-direct:5432/shop",
 		"REDIS_URL":            "redis://:rpw@queue:6379/1",
 		"CACHE_REDIS_URL":      "redis://cache:6379/0",
 		"REDIS_ALLOW_EVICTION": "true",
@@ -71,7 +73,7 @@ func TestLoadConfigValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.HTTPAddr != "127.0.0.1:9000" || !c.DatabaseURLSet || c.CacheRedisURL != "redis://cache:6379/0" || !c.RedisAllowEviction ||
+	if c.HTTPAddr != "127.0.0.1:9000" || !c.DatabaseURLSet || c.DatabaseDirectURL != "postgres://u:pw@db-direct:5432/shop" || c.CacheRedisURL != "redis://cache:6379/0" || !c.RedisAllowEviction ||
 		c.CacheTTL != 2*time.Minute || c.CacheEnabled || c.ReportDelay != 0 || c.WorkerConcurrency != 3 ||
 		c.CacheLocalEntries != 5000 || c.CacheLocalWindow != 20*time.Millisecond ||
 		c.LogLevel != zapcore.DebugLevel || c.LogFormat != "console" || c.ShutdownTimeout != 3*time.Second {
@@ -112,6 +114,8 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"bad format", "api", map[string]string{keys: "a:b", "LOG_FORMAT": "xml"}, "LOG_FORMAT"},
 		{"bad shutdown", "api", map[string]string{keys: "a:b", "SHUTDOWN_TIMEOUT": "-1s"}, "SHUTDOWN_TIMEOUT"},
 		{"bad db scheme", "api", map[string]string{keys: "a:b", "DATABASE_URL": "mysql://u:hunter2@x/db"}, "DATABASE_URL"},
+		{"bad direct db scheme", "api", map[string]string{keys: "a:b", "DATABASE_DIRECT_URL": "mysql://u:hunter2@x/db"}, "DATABASE_DIRECT_URL"},
+		{"bad direct db port", "api", map[string]string{keys: "a:b", "DATABASE_DIRECT_URL": "postgres://u:hunter2@db:port/x"}, "DATABASE_DIRECT_URL"},
 		{"bad redis scheme", "api", map[string]string{keys: "a:b", "REDIS_URL": "http://:hunter2@x"}, "REDIS_URL"},
 		{"bad redis db", "api", map[string]string{keys: "a:b", "REDIS_URL": "redis://:hunter2@x/abc"}, "REDIS_URL"},
 		{"bad listen address", "api", map[string]string{keys: "a:b", "HTTP_ADDR": "8080"}, "HTTP_ADDR"},
@@ -182,21 +186,22 @@ func TestLoadConfigKeysPerCommand(t *testing.T) {
 func TestConfigStringMasksSecrets(t *testing.T) {
 	t.Parallel()
 	c, err := LoadConfig("api", env(map[string]string{
-		"DATABASE_URL": "postgres://u:dbpass@db/shop",
-		"REDIS_URL":    "redis://:redispass@q:6379/0",
-		"API_KEYS":     "web:apisecret",
-		"ADMIN_KEYS":   "ops:adminsecret",
+		"DATABASE_URL":        "postgres://u:dbpass@db/shop",
+		"DATABASE_DIRECT_URL": "postgres://u:directpass@db-direct/shop",
+		"REDIS_URL":           "redis://:redispass@q:6379/0",
+		"API_KEYS":            "web:apisecret",
+		"ADMIN_KEYS":          "ops:adminsecret",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := c.String()
-	for _, secret := range []string{"dbpass", "redispass", "apisecret", "adminsecret"} {
+	for _, secret := range []string{"dbpass", "directpass", "redispass", "apisecret", "adminsecret"} {
 		if strings.Contains(s, secret) {
 			t.Errorf("String() shows %q: %s", secret, s)
 		}
 	}
-	for _, want := range []string{"web:***", "ops:***", "u:***@db", "CACHE_REDIS_URL=redis://:***@q"} {
+	for _, want := range []string{"web:***", "ops:***", "u:***@db", "DATABASE_DIRECT_URL=postgres://u:***@db-direct", "CACHE_REDIS_URL=redis://:***@q"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("String() lacks %q: %s", want, s)
 		}

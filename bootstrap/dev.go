@@ -49,14 +49,15 @@ func prepareDev(ctx context.Context, c Config, log *zap.Logger) (Fallback, error
 	} else {
 		ctx, cancel := context.WithTimeout(ctx, prepareTimeout)
 		defer cancel()
-		if err := postgres.EnsureDatabase(ctx, c.DatabaseURL); err != nil {
-			return fb, fmt.Errorf("create database: %s", Redact(err.Error(), c.DatabaseURL))
+		// Both need a session of PostgreSQL itself, not of a pooler.
+		if err := postgres.EnsureDatabase(ctx, c.DatabaseDirectURL); err != nil {
+			return fb, fmt.Errorf("create database: %s", Redact(err.Error(), c.DatabaseDirectURL))
 		}
 		out := logWriter(log.Named("migrate"))
-		err := postgres.Migrate(ctx, c.DatabaseURL, "up", out)
+		err := postgres.Migrate(ctx, c.DatabaseDirectURL, "up", out)
 		out.Close()
 		if err != nil {
-			return fb, fmt.Errorf("migrate: %s", Redact(err.Error(), c.DatabaseURL))
+			return fb, fmt.Errorf("migrate: %s", Redact(err.Error(), c.DatabaseDirectURL))
 		}
 	}
 	if !c.RedisURLSet && c.RedisMode == RedisSingle && !reachable(ctx, redisAddr(c.RedisURL)) {

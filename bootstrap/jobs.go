@@ -204,7 +204,7 @@ type namespaceParams struct {
 func newJobNamespace(p namespaceParams) jobNamespace {
 	var epochs domain.CacheEpoch = memory.NewCacheEpoch()
 	if p.Pool != nil {
-		epochs = postgres.NewCacheEpoch(p.Pool)
+		epochs = postgres.NewCacheEpoch(p.Pool, "")
 	}
 	// Read once PostgreSQL answers, then kept: a process does not outlive
 	// its database's identity (a recreated database means a restart).
@@ -368,7 +368,9 @@ func runMemoryWorker(lc fx.Lifecycle, q *memory.Queue, c Config, reports *applic
 }
 
 func runRelay(lc fx.Lifecycle, store domain.Store, q domain.JobQueue, c Config, fb Fallback, j JobsConfig, log *zap.Logger) {
-	dsn, poll := c.DatabaseURL, j.RelayPoll
+	// LISTEN needs a session of its own, which a transaction-mode pooler on
+	// DATABASE_URL cannot give.
+	dsn, poll := c.DatabaseDirectURL, j.RelayPoll
 	if fb.Postgres {
 		// The memory outbox sends no notifications: poll it briskly.
 		dsn, poll = "", min(poll, 100*time.Millisecond)

@@ -20,8 +20,9 @@ func runMigrate(ctx context.Context, c Config, args []string, stdout io.Writer) 
 	if len(args) != 1 || (args[0] != "up" && args[0] != "down" && args[0] != "status") {
 		return usageError{"want exactly one of up, down, status"}
 	}
-	if err := postgres.Migrate(ctx, c.DatabaseURL, args[0], stdout); err != nil {
-		return fmt.Errorf("%s", Redact(err.Error(), c.DatabaseURL))
+	// Migrations hold a session advisory lock: never through a pooler.
+	if err := postgres.Migrate(ctx, c.DatabaseDirectURL, args[0], stdout); err != nil {
+		return fmt.Errorf("%s", Redact(err.Error(), c.DatabaseDirectURL))
 	}
 	return nil
 }

@@ -64,11 +64,21 @@ func PostgresModule() fx.Option {
 	)
 }
 
-func newPool(lc fx.Lifecycle, c Config) (*pgxpool.Pool, error) {
-	pool, err := postgres.NewPool(context.Background(), c.DatabaseURL)
+// newPool opens the pool of ordinary queries on DATABASE_URL. A
+// DATABASE_URL other than DATABASE_DIRECT_URL is taken to be a
+// transaction-mode pooler, and the pool runs statements it can carry.
+func newPool(lc fx.Lifecycle, c Config, log *zap.Logger) (*pgxpool.Pool, error) {
+	open := postgres.NewPool
+	if c.DatabaseURL != c.DatabaseDirectURL {
+		open = postgres.NewPoolForPooler
+	}
+	pool, err := open(context.Background(), c.DatabaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}
+	log.Info("postgres pool", zap.Int32("max_conns", pool.Config().MaxConns),
+		zap.Bool("through_pooler", c.DatabaseURL != c.DatabaseDirectURL),
+		zap.Stringer("query_exec_mode", pool.Config().ConnConfig.DefaultQueryExecMode))
 	lc.Append(fx.StopHook(pool.Close))
 	return pool, nil
 }

@@ -17,13 +17,20 @@ const epochChannel = "etalase_cache_epoch"
 // CacheEpoch is domain.CacheEpoch on the cache_epoch table: bumps are
 // durable and announced with NOTIFY by a trigger.
 type CacheEpoch struct {
-	pool *pgxpool.Pool
+	pool      *pgxpool.Pool
+	listenDSN string
 }
 
 var _ domain.CacheEpoch = (*CacheEpoch)(nil)
 
-// NewCacheEpoch returns the epoch kept in the database behind pool.
-func NewCacheEpoch(pool *pgxpool.Pool) *CacheEpoch { return &CacheEpoch{pool: pool} }
+// NewCacheEpoch returns the epoch kept in the database behind pool. Watch
+// listens on a connection of its own to listenDSN, or to the pool's server
+// when listenDSN is "". listenDSN must reach PostgreSQL directly: a
+// transaction-mode pooler would run the LISTEN on one of its server
+// connections and deliver that connection's notifications to nobody.
+func NewCacheEpoch(pool *pgxpool.Pool, listenDSN string) *CacheEpoch {
+	return &CacheEpoch{pool: pool, listenDSN: listenDSN}
+}
 
 // Identity is the token the identity migration made, joined with the
 // database's OID: a dump restored elsewhere keeps the token, a copy made
@@ -66,7 +73,14 @@ func (e *CacheEpoch) Bump(ctx context.Context) (int64, error) {
 // not keep a LISTEN), reads the epoch once the subscription is live, and
 // then reports every notified value until ctx ends or the connection fails.
 func (e *CacheEpoch) Watch(ctx context.Context, fn func(int64)) error {
-	conn, err := pgx.ConnectConfig(ctx, e.pool.Config().ConnConfig.Copy())
+	cfg := e.pool.Config().ConnConfig.Copy()
+	if e.listenDSN != "" {
+		var err error
+		if cfg, err = directConfig(e.listenDSN); err != nil {
+			return err
+		}
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return mapError("listen for cache epoch", err)
 	}

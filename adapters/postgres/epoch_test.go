@@ -16,7 +16,7 @@ func newEpoch(t *testing.T) (*postgres.CacheEpoch, *pgxpool.Pool) {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	return postgres.NewCacheEpoch(pool), pool
+	return postgres.NewCacheEpoch(pool, ""), pool
 }
 
 // TestEpochNeverReturnsAfterRestore: a database restored from a backup holds
@@ -76,7 +76,7 @@ func TestIdentityNamesOneDatabase(t *testing.T) {
 	if _, err := poolB.Exec(ctx, `UPDATE cache_epoch SET token = $1`, token); err != nil {
 		t.Fatal(err)
 	}
-	c := postgres.NewCacheEpoch(poolB)
+	c := postgres.NewCacheEpoch(poolB, "")
 	if idC, _ := c.Identity(ctx); idC == idA {
 		t.Fatalf("a database with the same token shares the identity %s", idA)
 	}

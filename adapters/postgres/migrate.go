@@ -28,19 +28,18 @@ var errBadDSN = errors.New("postgres: the database URL is not a valid connection
 // Migrate runs a goose command over the embedded migrations: up applies
 // every pending one, down rolls back the latest, status lists them. It
 // writes one line per migration to out. Concurrent runs against one
-// database wait for each other on an advisory lock.
+// database wait for each other on a session advisory lock, so dsn must
+// reach PostgreSQL directly: through a transaction-mode pooler the lock and
+// its release could land on different server connections.
 func Migrate(ctx context.Context, dsn, command string, out io.Writer) error {
 	switch command {
 	case MigrateUp, MigrateDown, MigrateStatus:
 	default:
 		return fmt.Errorf("postgres: unknown migration command %q (want up, down or status)", command)
 	}
-	cfg, err := pgx.ParseConfig(dsn)
+	cfg, err := directConfig(dsn)
 	if err != nil {
-		return errBadDSN
-	}
-	if cfg.ConnectTimeout == 0 {
-		cfg.ConnectTimeout = defaultConnectTimeout
+		return err
 	}
 	db := stdlib.OpenDB(*cfg)
 	defer db.Close()
@@ -93,6 +92,19 @@ func Migrate(ctx context.Context, dsn, command string, out io.Writer) error {
 	return nil
 }
 
+// directConfig parses dsn for a connection of its own, outside any pool
+// (migrations, LISTEN), bounding its connection attempt when dsn does not.
+func directConfig(dsn string) (*pgx.ConnConfig, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, errBadDSN
+	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = defaultConnectTimeout
+	}
+	return cfg, nil
+}
+
 // migrateError marks a migration that could not reach the database as
 // unavailable and wraps the rest.
 func migrateError(op string, err error) error {
@@ -109,16 +121,13 @@ const maintenanceDatabase = "postgres"
 // EnsureDatabase creates the database dsn names if it does not exist, by
 // connecting to the same server's maintenance database as the same user.
 func EnsureDatabase(ctx context.Context, dsn string) error {
-	cfg, err := pgx.ParseConfig(dsn)
+	cfg, err := directConfig(dsn)
 	if err != nil {
-		return errBadDSN
+		return err
 	}
 	name := cfg.Database
 	if name == "" || name == maintenanceDatabase {
 		return nil
-	}
-	if cfg.ConnectTimeout == 0 {
-		cfg.ConnectTimeout = defaultConnectTimeout
 	}
 	cfg.Database = maintenanceDatabase
 	conn, err := pgx.ConnectConfig(ctx, cfg)

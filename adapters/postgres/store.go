@@ -20,14 +20,32 @@ const defaultConnectTimeout = 5 * time.Second
 
 // defaultMaxConns sizes the pool when the DSN has no pool_max_conns. pgx's
 // own default (the number of CPUs, at least 4) starves a process that serves
-// requests and runs WORKER_CONCURRENCY jobs at once; 16 still lets several
-// processes share a server's default 100 connections.
+// requests and runs WORKER_CONCURRENCY jobs at once; 16 still lets five
+// processes share a server's default 100 connections (README: Running at
+// scale).
 const defaultMaxConns = 16
 
 // NewPool parses dsn and returns a connection pool. Connections are opened
 // lazily: an unreachable server is reported by the first query or by Ping,
 // not here. Errors never quote the DSN, which may hold a password.
 func NewPool(ctx context.Context, dsn string) (*pgxpool.Pool, error) {
+	return newPool(ctx, dsn, false)
+}
+
+// NewPoolForPooler is NewPool for a dsn that reaches PostgreSQL through a
+// transaction-mode pooler such as PgBouncer, which hands each transaction
+// (each statement outside one) to any of its server connections. pgx's
+// default mode prepares named statements on one server connection and
+// runs them later on whichever it gets, so unless dsn sets
+// default_query_exec_mode itself, statements run with pgx's description
+// cache instead: every execution parses an unnamed statement in the same
+// round trip. That costs the server a parse and plan per statement, which
+// is why NewPool keeps the default.
+func NewPoolForPooler(ctx context.Context, dsn string) (*pgxpool.Pool, error) {
+	return newPool(ctx, dsn, true)
+}
+
+func newPool(ctx context.Context, dsn string, pooler bool) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, errors.New("postgres: the database URL is not a valid connection string")
@@ -37,6 +55,9 @@ func NewPool(ctx context.Context, dsn string) (*pgxpool.Pool, error) {
 	}
 	if !strings.Contains(dsn, "pool_max_conns") {
 		cfg.MaxConns = defaultMaxConns
+	}
+	if pooler && !strings.Contains(dsn, "default_query_exec_mode") {
+		cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeCacheDescribe
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

@@ -49,7 +49,7 @@ func cachedPostgresWith(t *testing.T, client *redis.Client, near cache.NearConfi
 	t.Helper()
 	pg := pgtest.NewStore(t)
 	counted := &countingStore{Store: pg}
-	g := startGuardWith(t, cache.NewRedis(client), postgres.NewCacheEpoch(pg.Pool()), near)
+	g := startGuardWith(t, cache.NewRedis(client), postgres.NewCacheEpoch(pg.Pool(), ""), near)
 	return cache.NewStore(counted, g, 0), counted, g
 }
 
@@ -122,7 +122,7 @@ func TestBurstAcrossProcessesReachesPostgresOnce(t *testing.T) {
 	var guards []*cache.Guard
 	for i := 0; i < 2; i++ {
 		counted := &countingStore{Store: pg}
-		g := startGuard(t, cache.NewRedis(client), postgres.NewCacheEpoch(pg.Pool()))
+		g := startGuard(t, cache.NewRedis(client), postgres.NewCacheEpoch(pg.Pool(), ""))
 		stores, counters, guards = append(stores, cache.NewStore(counted, g, 0)), append(counters, counted), append(guards, g)
 	}
 	// Each Guard bumped the epoch when it started; wait until both stamp

@@ -146,7 +146,7 @@ func setup(b *testing.B) benchEnv {
 		env.itemPaths = append(env.itemPaths, fmt.Sprintf("/products/%d", p.ID))
 	}
 
-	g := startGuard(b, cache.NewGuard(cache.NewRedis(client), postgres.NewCacheEpoch(pg.Pool()), nil, nil,
+	g := startGuard(b, cache.NewGuard(cache.NewRedis(client), postgres.NewCacheEpoch(pg.Pool(), ""), nil, nil,
 		cache.GuardConfig{TTL: time.Hour}))
 	reg := prometheus.NewRegistry()
 	metrics, err := cache.NewMetrics(reg)
@@ -154,7 +154,7 @@ func setup(b *testing.B) benchEnv {
 		b.Fatal(err)
 	}
 	env.localHits = func() float64 { return counterSum(b, reg, "etalase_cache_local_hits_total", cache.LayerResponse) }
-	near := startGuard(b, cache.NewGuard(cache.NewRedis(client), postgres.NewCacheEpoch(pg.Pool()), metrics, nil,
+	near := startGuard(b, cache.NewGuard(cache.NewRedis(client), postgres.NewCacheEpoch(pg.Pool(), ""), metrics, nil,
 		cache.GuardConfig{TTL: time.Hour, Near: cache.NearConfig{Entries: 10_000}}))
 	rules := httpapi.DefaultCacheRules()
 	cachedServer := func(g *cache.Guard) *httpapi.Server {

@@ -1,0 +1,292 @@
+package pooler
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/etalase/etalase/test/pgbouncerproc"
+	"github.com/etalase/etalase/test/pgtest"
+	"github.com/etalase/etalase/test/redisproc"
+	"github.com/etalase/etalase/test/testproc"
+)
+
+const (
+	keySecret = "pooler-secret-0123456789"
+	// testApp names the test's own direct connections in pg_stat_activity,
+	// so that they are not counted as the processes'.
+	testApp = "etalase-pooler-test"
+)
+
+// deployment is a fresh database reached through a private PgBouncer in
+// transaction mode, a private Redis, and the etalase processes a test
+// starts on them with DATABASE_URL through the pooler and
+// DATABASE_DIRECT_URL direct.
+type deployment struct {
+	t       *testing.T
+	direct  string // DSN of the database itself
+	pooled  string // DSN of the database through PgBouncer
+	bouncer *pgbouncerproc.Server
+	db      *pgxpool.Pool // the test's own direct connections
+	env     map[string]string
+	client  *http.Client
+}
+
+func newDeployment(t *testing.T) *deployment {
+	t.Helper()
+	d := &deployment{t: t, direct: pgtest.NewDatabase(t), bouncer: pgbouncerproc.Start(t)}
+	d.pooled = d.bouncer.URLFor(t, d.direct)
+	redis := redisproc.Start(t)
+	cfg, err := pgxpool.ParseConfig(d.direct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.MaxConns = 2
+	cfg.ConnConfig.RuntimeParams["application_name"] = testApp
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("connect to the test database: %v", err)
+	}
+	t.Cleanup(pool.Close)
+	d.db = pool
+	d.env = map[string]string{
+		"DATABASE_URL":        d.pooled,
+		"DATABASE_DIRECT_URL": d.direct,
+		"REDIS_URL":           redis.URL(),
+		"API_KEYS":            "loader:" + keySecret,
+		"LOG_LEVEL":           "warn",
+		"REPORT_DELAY":        "0s",
+		"SHUTDOWN_TIMEOUT":    "5s",
+	}
+	d.client = &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{
+		MaxIdleConns: 100, MaxIdleConnsPerHost: 100}}
+	return d
+}
+
+// process is a running etalase with the addresses it serves.
+type process struct {
+	*testproc.Proc
+	base string // HTTP_ADDR's URL
+	ops  string // OPS_ADDR's URL
+}
+
+// start runs `etalase command` on free ports.
+func (d *deployment) start(command string) *process {
+	d.t.Helper()
+	env := map[string]string{}
+	for k, v := range d.env {
+		env[k] = v
+	}
+	httpPort, opsPort := testproc.FreePort(d.t), testproc.FreePort(d.t)
+	env["HTTP_ADDR"] = "127.0.0.1:" + strconv.Itoa(httpPort)
+	env["OPS_ADDR"] = "127.0.0.1:" + strconv.Itoa(opsPort)
+	return &process{Proc: testproc.Start(d.t, env, command),
+		base: "http://" + env["HTTP_ADDR"], ops: "http://" + env["OPS_ADDR"]}
+}
+
+// response is a finished HTTP exchange.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r response) decode(v any) error {
+	if err := json.Unmarshal(r.body, v); err != nil {
+		return fmt.Errorf("decode %s: %w", r.body, err)
+	}
+	return nil
+}
+
+// do sends a request with the writer's key and a JSON body, if any.
+func (d *deployment) do(method, url string, body any) (response, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return response{}, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		return response{}, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Authorization", "Bearer "+keySecret)
+	resp, err := d.client.Do(req)
+	if err != nil {
+		return response{}, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	return response{status: resp.StatusCode, header: resp.Header, body: raw}, err
+}
+
+// parallel runs fn(i) for i in [0, n) on workers goroutines and returns
+// the errors.
+func parallel(n, workers int, fn func(i int) error) []error {
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+		next = make(chan int)
+	)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if err := fn(i); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return errs
+}
+
+// expect turns an unexpected status into an error naming the request.
+func expect(r response, err error, want int, what string) error {
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if r.status != want {
+		return fmt.Errorf("%s: %d, want %d: %s", what, r.status, want, r.body)
+	}
+	return nil
+}
+
+// metrics returns p's Prometheus text: from HTTP_ADDR, or from OPS_ADDR
+// where the process serves it there.
+func (d *deployment) metrics(p *process) string {
+	d.t.Helper()
+	for _, base := range []string{p.base, p.ops} {
+		resp, err := d.client.Get(base + "/metrics")
+		if err != nil {
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			return string(b)
+		}
+	}
+	d.t.Fatalf("no /metrics on %s or %s", p.base, p.ops)
+	return ""
+}
+
+// metric returns the value of an unlabelled series in Prometheus text.
+func metric(text, name string) (string, bool) {
+	for _, line := range strings.Split(text, "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			return strings.TrimSpace(v), true
+		}
+	}
+	return "", false
+}
+
+// reportState is what the database says about every product's reports.
+type reportState struct {
+	products, reports, completed int
+	withoutOne                   []int64 // products with zero or several reports
+}
+
+func (d *deployment) reportState() reportState {
+	d.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var s reportState
+	const counts = `SELECT (SELECT count(*) FROM products), (SELECT count(*) FROM reports),
+		(SELECT count(*) FROM reports WHERE status = 'completed' AND result IS NOT NULL)`
+	if err := d.db.QueryRow(ctx, counts).Scan(&s.products, &s.reports, &s.completed); err != nil {
+		d.t.Fatalf("count reports: %v", err)
+	}
+	const odd = `SELECT p.id FROM products p LEFT JOIN reports r ON r.product_id = p.id
+		GROUP BY p.id HAVING count(r.id) <> 1 ORDER BY p.id LIMIT 20`
+	rows, err := d.db.Query(ctx, odd)
+	if err != nil {
+		d.t.Fatalf("find products without exactly one report: %v", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			d.t.Fatal(err)
+		}
+		s.withoutOne = append(s.withoutOne, id)
+	}
+	return s
+}
+
+// waitReports waits until every product has exactly one report and every
+// report is completed.
+func (d *deployment) waitReports(timeout time.Duration) reportState {
+	d.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		s := d.reportState()
+		if len(s.withoutOne) == 0 && s.completed == s.reports && s.reports == s.products {
+			return s
+		}
+		if time.Now().After(deadline) {
+			d.t.Fatalf("after %s: %d products, %d reports, %d completed; products without exactly one report: %v",
+				timeout, s.products, s.reports, s.completed, s.withoutOne)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// backends splits the PostgreSQL sessions of the test database that are
+// not the test's own into those PgBouncer holds and the others, which the
+// etalase processes opened directly.
+func (d *deployment) backends() (viaBouncer, direct int) {
+	d.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rows, err := d.db.Query(ctx, `SELECT pid FROM pg_stat_activity
+		WHERE datname = current_database() AND application_name <> $1`, testApp)
+	if err != nil {
+		d.t.Fatalf("list sessions: %v", err)
+	}
+	defer rows.Close()
+	var pids []string
+	for rows.Next() {
+		var pid int
+		if err := rows.Scan(&pid); err != nil {
+			d.t.Fatal(err)
+		}
+		pids = append(pids, strconv.Itoa(pid))
+	}
+	servers := map[string]bool{}
+	for _, s := range d.bouncer.Show(d.t, "SERVERS") {
+		servers[s["remote_pid"]] = true
+	}
+	for _, pid := range pids {
+		if servers[pid] {
+			viaBouncer++
+		} else {
+			direct++
+		}
+	}
+	return viaBouncer, direct
+}
