@@ -164,21 +164,29 @@ type loadStats struct {
 }
 
 func (s *loadStats) String() string {
+	return fmt.Sprintf("requests %v, statuses %v, X-Cache %v, transport errors %d, stale reads %d (reads behind a read of a write still in flight: %d), slower than 1s %d, p50 %v p99 %v max %v, bypassed %s",
+		s.requests, s.statuses, s.xcache, len(s.errors), len(s.stale), s.regressed, s.slow, s.p(.5), s.p(.99), s.maxLat, s.bypassSpan())
+}
+
+// p returns the q quantile of the latencies.
+func (s *loadStats) p(q float64) time.Duration {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if len(s.latencies) == 0 {
+		return 0
+	}
 	sort.Slice(s.latencies, func(i, j int) bool { return s.latencies[i] < s.latencies[j] })
-	p := func(q float64) time.Duration {
-		if len(s.latencies) == 0 {
-			return 0
-		}
-		return s.latencies[int(q*float64(len(s.latencies)-1))]
+	return s.latencies[int(q*float64(len(s.latencies)-1))]
+}
+
+// bypassSpan says when the answers that bypassed the cache came.
+func (s *loadStats) bypassSpan() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.xcache["BYPASS"] == 0 {
+		return "never"
 	}
-	bypass := "none"
-	if s.xcache["BYPASS"] > 0 {
-		bypass = fmt.Sprintf("%.2fs to %.2fs", s.bypassFrom.Seconds(), s.bypassTo.Seconds())
-	}
-	return fmt.Sprintf("requests %v, statuses %v, X-Cache %v, transport errors %d, stale reads %d (reads behind a read of a write still in flight: %d), slower than 1s %d, p50 %v p99 %v max %v, bypassed %s",
-		s.requests, s.statuses, s.xcache, len(s.errors), len(s.stale), s.regressed, s.slow, p(.5), p(.99), s.maxLat, bypass)
+	return fmt.Sprintf("from %.2fs to %.2fs", s.bypassFrom.Seconds(), s.bypassTo.Seconds())
 }
 
 // runLoad has loadClients clients PATCH and GET (items and list pages)
