@@ -38,7 +38,7 @@ type HTTPHooks struct {
 }
 
 // CacheModule provides the cache of the API: with CACHE_ENABLED a Guard
-// over Redis (CACHE_REDIS_URL) or, when dev fell back, over memory, with
+// over Redis (CACHE_REDIS_URL in CACHE_REDIS_MODE) or, when dev fell back, over memory, with
 // the cache epoch in PostgreSQL (or memory); and always the HTTP hooks
 // (metrics, the response cache, which says BYPASS when the cache is off)
 // and the pool statistics collectors.
@@ -82,7 +82,7 @@ func cacheRedisURL(raw string) string {
 type cacheRedis struct{ redis.UniversalClient }
 
 func newCacheRedis(lc fx.Lifecycle, c Config) (*cacheRedis, error) {
-	client, err := NewRedisClient(cacheRedisURL(c.CacheRedisURL), c.RedisMode, c.RedisAddrs)
+	client, err := NewRedisClient(cacheRedisURL(c.CacheRedisURL), c.CacheRedisMode, c.CacheRedisAddrs)
 	if err != nil {
 		return nil, fmt.Errorf("CACHE_REDIS_URL: %w", err)
 	}
