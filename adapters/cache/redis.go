@@ -37,15 +37,17 @@ return n
 // cluster). Give the client short timeouts and no retries: a slow cache is
 // worth less than no cache.
 type Redis struct {
-	client  redis.UniversalClient
-	cluster bool // keys of one read may live on several nodes
+	client redis.UniversalClient
+	// cluster is client on Redis Cluster, where the keys of one read may
+	// live on several nodes; nil otherwise.
+	cluster *redis.ClusterClient
 }
 
 var _ domain.Cache = (*Redis)(nil)
 
 // NewRedis returns the cache on client.
 func NewRedis(client redis.UniversalClient) *Redis {
-	_, cluster := client.(*redis.ClusterClient)
+	cluster, _ := client.(*redis.ClusterClient)
 	return &Redis{client: client, cluster: cluster}
 }
 
@@ -81,7 +83,7 @@ func (r *Redis) Read(ctx context.Context, key string, gens []string) ([]int64, [
 // missing key. Generations are parsed from the strings and only the entry
 // is copied into bytes, which a hit would otherwise pay for every key.
 func (r *Redis) get(ctx context.Context, keys []string) ([]any, error) {
-	if !r.cluster {
+	if r.cluster == nil {
 		return r.client.MGet(ctx, keys...).Result()
 	}
 	cmds := make([]*redis.StringCmd, len(keys))
@@ -147,8 +149,16 @@ func (r *Redis) Claim(ctx context.Context, key string, ttl time.Duration) (bool,
 	return ok, nil
 }
 
-// Ping reports whether Redis answers.
+// Ping reports whether Redis answers; on a cluster, whether every master
+// does. A cluster pings one node at random, and trusting the cache while
+// one master hangs would retire every entry (an epoch bump) each time a
+// bump to that master failed.
 func (r *Redis) Ping(ctx context.Context) error {
+	if r.cluster != nil {
+		return r.cluster.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+			return m.Ping(ctx).Err()
+		})
+	}
 	return r.client.Ping(ctx).Err()
 }
 
