@@ -1,6 +1,7 @@
 // Package cache tests etalase's cache from the outside: the caching
 // decorator against the storage contract (over memory and over PostgreSQL
-// with Redis), its freshness and fail-open rules in process, a burst of
-// misses reaching PostgreSQL once, and real `etalase api` processes under
-// concurrent writes and a frozen Redis. It is test support only.
+// with Redis or a Redis Cluster), its freshness and fail-open rules in
+// process, a burst of misses reaching PostgreSQL once, and real `etalase
+// api` processes under concurrent writes and a frozen Redis (or cluster
+// node). It is test support only.
 package cache
