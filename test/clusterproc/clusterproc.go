@@ -2,7 +2,8 @@
 // without replicas on free loopback ports, each in its own temporary
 // directory, joined with `redis-cli --cluster create` and killed when the
 // test ends. A node can be frozen (SIGSTOP) and thawed. It never touches a
-// shared Redis. It is test support only and imports nothing of the module.
+// shared Redis. It needs Redis 7 or later (cluster-port) and redis-cli. It
+// is test support only and imports nothing of the module.
 package clusterproc
 
 import (
