@@ -125,20 +125,23 @@ func (c *Catalog) ListProducts(ctx context.Context, q domain.ProductQuery) (doma
 // PatchProduct is the input of Catalog.PatchProduct.
 type PatchProduct struct {
 	ID      int64
-	IfMatch *int64 // the version the client saw; nil: apply to whatever is current
+	IfMatch *domain.ProductRevision // the revision the client saw; nil: apply to whatever is current
 	Patch   ProductPatch
 }
 
-// PatchProduct applies a merge patch. With IfMatch a concurrent change is a
-// KindPrecondition error; without it the patch is re-applied to the newer
-// version, as a client that sent no precondition expects.
+// PatchProduct applies a merge patch. With IfMatch a change of the product
+// or of its category since that revision is a KindPrecondition error;
+// without it the patch is re-applied to the newer revision, as a client
+// that sent no precondition expects.
 func (c *Catalog) PatchProduct(ctx context.Context, in PatchProduct) (domain.Product, error) {
 	for attempt := 0; ; attempt++ {
 		cur, err := c.store.Products().Get(ctx, in.ID)
 		if err != nil {
 			return domain.Product{}, err
 		}
-		if in.IfMatch != nil && *in.IfMatch != cur.Version {
+		// This check spares a doomed write; the one that counts is Update's,
+		// made in the same step as the write.
+		if in.IfMatch != nil && *in.IfMatch != cur.Revision() {
 			return domain.Product{}, domain.PreconditionFailed("the product has changed since the given ETag")
 		}
 		fields, err := in.Patch.Apply(cur.Fields())
@@ -149,7 +152,7 @@ func (c *Catalog) PatchProduct(ctx context.Context, in PatchProduct) (domain.Pro
 		if err := fields.Validate(); err != nil {
 			return domain.Product{}, err
 		}
-		p, err := c.store.Products().Update(ctx, in.ID, cur.Version, fields)
+		p, err := c.store.Products().Update(ctx, in.ID, cur.Revision(), fields)
 		if domain.KindOf(err) == domain.KindPrecondition && in.IfMatch == nil && attempt < maxPatchRetries {
 			continue
 		}

@@ -83,11 +83,12 @@ func sameFields(a, b domain.ProductFields) bool {
 
 func TestPatchProductRejects(t *testing.T) {
 	t.Parallel()
-	stale := int64(7)
+	stale := domain.ProductRevision{Version: 7, CategoryVersion: 1}
+	staleCategory := domain.ProductRevision{Version: 1, CategoryVersion: 2}
 	cases := []struct {
 		name    string
 		id      func(p domain.Product) int64
-		ifMatch *int64
+		ifMatch *domain.ProductRevision
 		patch   func(w *world) application.ProductPatch
 		kind    domain.Kind
 		fields  []string
@@ -105,6 +106,9 @@ func TestPatchProductRejects(t *testing.T) {
 			return application.ProductPatch{SKU: set("OTHER")}
 		}, domain.KindConflict, []string{"sku"}},
 		{"stale If-Match", nil, &stale, func(*world) application.ProductPatch {
+			return application.ProductPatch{Name: set("x")}
+		}, domain.KindPrecondition, nil},
+		{"If-Match of another category version", nil, &staleCategory, func(*world) application.ProductPatch {
 			return application.ProductPatch{Name: set("x")}
 		}, domain.KindPrecondition, nil},
 		{"missing product", func(p domain.Product) int64 { return p.ID + 100 }, nil, func(*world) application.ProductPatch {
@@ -137,13 +141,35 @@ func TestPatchProductIfMatch(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	p := w.seed()
-	v := p.Version
+	v := p.Revision()
 	got, err := w.catalog.PatchProduct(w.ctx, application.PatchProduct{ID: p.ID, IfMatch: &v, Patch: application.ProductPatch{Stock: set(int64(5))}})
 	if err != nil || got.Version != 2 || got.Stock != 5 {
 		t.Fatalf("patch with the current If-Match: %+v, %v", got, err)
 	}
 	_, err = w.catalog.PatchProduct(w.ctx, application.PatchProduct{ID: p.ID, IfMatch: &v, Patch: application.ProductPatch{Stock: set(int64(6))}})
 	wantKind(t, "patch with the old If-Match", err, domain.KindPrecondition)
+}
+
+func TestPatchProductIfMatchAfterACategoryRename(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	p := w.seed()
+	if _, err := w.catalog.PatchCategory(w.ctx, application.PatchCategory{ID: p.CategoryID,
+		Patch: application.CategoryPatch{Name: set("Novels")}}); err != nil {
+		t.Fatal(err)
+	}
+	old := p.Revision()
+	_, err := w.catalog.PatchProduct(w.ctx, application.PatchProduct{ID: p.ID, IfMatch: &old, Patch: application.ProductPatch{Stock: set(int64(5))}})
+	wantKind(t, "patch with the revision before the rename", err, domain.KindPrecondition)
+	cur, err := w.catalog.GetProduct(w.ctx, p.ID)
+	if err != nil || cur.Version != p.Version || cur.CategoryName != "Novels" || cur.Revision() == old {
+		t.Fatalf("after the rename the product is %+v, %v", cur, err)
+	}
+	now := cur.Revision()
+	got, err := w.catalog.PatchProduct(w.ctx, application.PatchProduct{ID: p.ID, IfMatch: &now, Patch: application.ProductPatch{Stock: set(int64(5))}})
+	if err != nil || got.Stock != 5 || got.CategoryName != "Novels" {
+		t.Fatalf("patch with the current revision: %+v, %v", got, err)
+	}
 }
 
 // racingStore lets another writer change the product between the
@@ -174,15 +200,35 @@ func (r racingProducts) Get(ctx context.Context, id int64) (domain.Product, erro
 // newRacingWorld returns a world whose product reads are each followed by
 // a concurrent stock increment, races times.
 func newRacingWorld(t *testing.T, races int32) *world {
+	return newRacingWorldBy(t, races, func(ctx context.Context, s domain.Store, p domain.Product) error {
+		f := p.Fields()
+		f.Stock++
+		_, err := s.Products().Update(ctx, p.ID, p.Revision(), f)
+		return err
+	})
+}
+
+// newRenamingWorld returns a world whose product reads are each followed
+// by a concurrent rename of the product's category, races times.
+func newRenamingWorld(t *testing.T, races int32) *world {
+	return newRacingWorldBy(t, races, func(ctx context.Context, s domain.Store, p domain.Product) error {
+		c, err := s.Categories().Get(ctx, p.CategoryID)
+		if err != nil {
+			return err
+		}
+		_, err = s.Categories().Update(ctx, c.ID, c.Version, domain.CategoryFields{Name: c.Name + "+"})
+		return err
+	})
+}
+
+func newRacingWorldBy(t *testing.T, races int32, race func(context.Context, domain.Store, domain.Product) error) *world {
 	var n atomic.Int32
 	n.Store(races)
 	var w *world
 	w = newWorldOver(t, func(s domain.Store) domain.Store {
 		return racingStore{Store: s, races: &n, bump: func(ctx context.Context, p domain.Product) {
-			f := p.Fields()
-			f.Stock++
-			if _, err := s.Products().Update(ctx, p.ID, p.Version, f); err != nil {
-				w.t.Errorf("concurrent update: %v", err)
+			if err := race(ctx, s, p); err != nil {
+				w.t.Errorf("concurrent write: %v", err)
 			}
 		}}
 	})
@@ -210,9 +256,34 @@ func TestPatchProductIfMatchLosesARace(t *testing.T) {
 	t.Parallel()
 	w := newRacingWorld(t, 1)
 	p := w.products()[0]
-	v := p.Version
+	v := p.Revision()
 	_, err := w.catalog.PatchProduct(w.ctx, application.PatchProduct{ID: p.ID, IfMatch: &v, Patch: application.ProductPatch{Name: set("globe")}})
 	wantKind(t, "PatchProduct with If-Match after a lost race", err, domain.KindPrecondition)
+}
+
+// A rename of the category between the catalog's read and its write fails
+// the write's own check: the catalog's earlier comparison cannot see it.
+func TestPatchProductIfMatchLosesARaceToACategoryRename(t *testing.T) {
+	t.Parallel()
+	w := newRenamingWorld(t, 1)
+	p := w.products()[0]
+	v := p.Revision()
+	_, err := w.catalog.PatchProduct(w.ctx, application.PatchProduct{ID: p.ID, IfMatch: &v, Patch: application.ProductPatch{Name: set("globe")}})
+	wantKind(t, "PatchProduct with If-Match after a category rename in the race window", err, domain.KindPrecondition)
+	got := w.products()[0]
+	if got.Name != p.Name || got.Version != p.Version || got.CategoryName != p.CategoryName+"+" {
+		t.Fatalf("after the refused patch the product is %+v", got)
+	}
+}
+
+func TestPatchProductRetriesAfterACategoryRename(t *testing.T) {
+	t.Parallel()
+	w := newRenamingWorld(t, 1)
+	p := w.products()[0]
+	got, err := w.catalog.PatchProduct(w.ctx, application.PatchProduct{ID: p.ID, Patch: application.ProductPatch{Name: set("globe")}})
+	if err != nil || got.Name != "globe" || got.CategoryName != p.CategoryName+"+" || got.CategoryVersion != p.CategoryVersion+1 {
+		t.Fatalf("PatchProduct without If-Match after a rename in the race window: %+v, %v", got, err)
+	}
 }
 
 func TestPatchProductGivesUpOnEndlessRaces(t *testing.T) {

@@ -63,7 +63,7 @@ func (storeProducts) List(context.Context, domain.ProductQuery) (domain.ProductP
 func (storeProducts) Create(context.Context, domain.ProductFields) (domain.Product, error) {
 	return domain.Product{}, errors.New("not used")
 }
-func (storeProducts) Update(context.Context, int64, int64, domain.ProductFields) (domain.Product, error) {
+func (storeProducts) Update(context.Context, int64, domain.ProductRevision, domain.ProductFields) (domain.Product, error) {
 	return domain.Product{}, errors.New("not used")
 }
 func (storeProducts) Delete(context.Context, int64) error { return errors.New("not used") }

@@ -90,7 +90,16 @@ func newCacheRedis(lc fx.Lifecycle, c Config) (*cacheRedis, error) {
 	return &cacheRedis{client}, nil
 }
 
-func newRedisCache(r *cacheRedis) *cache.Redis { return cache.NewRedis(r.UniversalClient) }
+// newRedisCache is the cache on its client. Behind Sentinel every bump
+// waits for a replica's acknowledgement: a failover promotes a replica, and
+// a bump only the old master held would be forgotten with it.
+func newRedisCache(r *cacheRedis, c Config) *cache.Redis {
+	cfg := cache.RedisConfig{}
+	if c.RedisMode == RedisSentinel {
+		cfg.Replicas = 1
+	}
+	return cache.NewRedisWith(r.UniversalClient, cfg)
+}
 
 func newCacheMetrics(reg *prometheus.Registry) (*cache.Metrics, error) {
 	return cache.NewMetrics(reg)

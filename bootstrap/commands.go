@@ -14,6 +14,7 @@ import (
 	"go.uber.org/fx"
 	"go.uber.org/fx/fxevent"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 )
 
 // Exit codes of the binary.
@@ -151,16 +152,19 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 // stops it within SHUTDOWN_TIMEOUT.
 func serve(cmd Command, c Config, log *zap.Logger) int {
 	log.Info("starting", zap.String("command", cmd.Name), zap.Stringer("config", c))
+	// A failed start's stack is always this function's: the line says what
+	// failed and how to fix it, without one.
+	failed := log.WithOptions(zap.AddStacktrace(zapcore.FatalLevel))
 	app, err := NewApp(context.Background(), cmd.Name, c, log)
 	if err != nil {
-		log.Error("start failed", zap.Error(err))
+		failed.Error("start failed", zap.Error(err))
 		return ExitFailed
 	}
 	startCtx, cancel := context.WithTimeout(context.Background(), app.StartTimeout())
 	err = app.Start(startCtx)
 	cancel()
 	if err != nil {
-		log.Error("start failed", zap.Error(err))
+		failed.Error("start failed", zap.Error(err))
 		return ExitFailed
 	}
 	if c.GeneratedKey != nil {
@@ -184,8 +188,9 @@ type App struct {
 	app *fx.App
 }
 
-// NewApp prepares command (dev's database work and fallback decision) and
-// wires its fx application. Errors mean nothing was started.
+// NewApp prepares command (dev's database work and fallback decision),
+// refuses a queue Redis that evicts, and wires its fx application. Errors
+// mean nothing was started.
 func NewApp(ctx context.Context, command string, c Config, log *zap.Logger) (*App, error) {
 	cmd, ok := findCommand(command)
 	if !ok || cmd.Options == nil {
@@ -195,6 +200,14 @@ func NewApp(ctx context.Context, command string, c Config, log *zap.Logger) (*Ap
 	if cmd.Prepare != nil {
 		var err error
 		if fb, err = cmd.Prepare(ctx, c, log); err != nil {
+			return nil, err
+		}
+	}
+	// Every server command runs the job queue (JobsModule); checking its
+	// Redis here, before any hook, refuses an evicting one before anything
+	// listens.
+	if !fb.Redis {
+		if err := checkQueueEviction(ctx, c, log); err != nil {
 			return nil, err
 		}
 	}

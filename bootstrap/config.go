@@ -52,6 +52,9 @@ type Config struct {
 	// (the cache on Cluster, the queue on a single Redis or Sentinel).
 	CacheRedisMode  string
 	CacheRedisAddrs []string
+	// RedisAllowEviction lets the commands start on a queue Redis whose
+	// maxmemory-policy may drop keys (jobs), which they refuse otherwise.
+	RedisAllowEviction bool
 
 	// DatabaseURLSet and RedisURLSet say whether the variables were given;
 	// only dev with an unset variable may fall back to memory adapters.
@@ -113,6 +116,7 @@ func LoadConfig(command string, getenv func(string) string) (Config, error) {
 		}
 		c.CacheRedisAddrs = c.RedisAddrs
 	}
+	c.RedisAllowEviction = r.boolean("REDIS_ALLOW_EVICTION", false)
 	c.CacheTTL = r.duration("CACHE_TTL", DefaultCacheTTL, time.Second)
 	c.CacheEnabled = r.boolean("CACHE_ENABLED", true)
 	c.CacheLocalEntries = r.integer("CACHE_LOCAL_ENTRIES", 0, 0, 10_000_000)
@@ -233,9 +237,9 @@ func generateKey() (Key, error) {
 // String prints the configuration with passwords and key secrets masked.
 func (c Config) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "HTTP_ADDR=%s DATABASE_URL=%s REDIS_URL=%s CACHE_REDIS_URL=%s REDIS_MODE=%s REDIS_ADDRS=%s CACHE_REDIS_MODE=%s CACHE_REDIS_ADDRS=%s",
+	fmt.Fprintf(&b, "HTTP_ADDR=%s DATABASE_URL=%s REDIS_URL=%s CACHE_REDIS_URL=%s REDIS_MODE=%s REDIS_ADDRS=%s CACHE_REDIS_MODE=%s CACHE_REDIS_ADDRS=%s REDIS_ALLOW_EVICTION=%t",
 		c.HTTPAddr, RedactURL(c.DatabaseURL), RedactURL(c.RedisURL), RedactURL(c.CacheRedisURL),
-		c.RedisMode, strings.Join(c.RedisAddrs, ","), c.CacheRedisMode, strings.Join(c.CacheRedisAddrs, ","))
+		c.RedisMode, strings.Join(c.RedisAddrs, ","), c.CacheRedisMode, strings.Join(c.CacheRedisAddrs, ","), c.RedisAllowEviction)
 	fmt.Fprintf(&b, " CACHE_TTL=%s CACHE_ENABLED=%t CACHE_LOCAL_ENTRIES=%d CACHE_LOCAL_WINDOW=%s REPORT_DELAY=%s WORKER_CONCURRENCY=%d",
 		c.CacheTTL, c.CacheEnabled, c.CacheLocalEntries, c.CacheLocalWindow, c.ReportDelay, c.WorkerConcurrency)
 	fmt.Fprintf(&b, " API_KEYS=%s ADMIN_KEYS=%s LOG_LEVEL=%s LOG_FORMAT=%s SHUTDOWN_TIMEOUT=%s",

@@ -30,6 +30,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		{"RedisMode", c.RedisMode, "single"},
 		{"CacheRedisMode", c.CacheRedisMode, "single"},
 		{"CacheRedisAddrs", len(c.CacheRedisAddrs), 0},
+		{"RedisAllowEviction", c.RedisAllowEviction, false},
 		{"CacheTTL", c.CacheTTL, 60 * time.Second},
 		{"CacheEnabled", c.CacheEnabled, true},
 		{"CacheLocalEntries", c.CacheLocalEntries, 0},
@@ -52,26 +53,27 @@ func TestLoadConfigDefaults(t *testing.T) {
 func TestLoadConfigValues(t *testing.T) {
 	t.Parallel()
 	c, err := LoadConfig("all", env(map[string]string{
-		"HTTP_ADDR":           "127.0.0.1:9000",
-		"DATABASE_URL":        "postgres://u:pw@db:5432/shop",
-		"REDIS_URL":           "redis://:rpw@queue:6379/1",
-		"CACHE_REDIS_URL":     "redis://cache:6379/0",
-		"CACHE_TTL":           "2m",
-		"CACHE_ENABLED":       "false",
-		"CACHE_LOCAL_ENTRIES": "5000",
-		"CACHE_LOCAL_WINDOW":  "20ms",
-		"REPORT_DELAY":        "0s",
-		"WORKER_CONCURRENCY":  "3",
-		"API_KEYS":            "web:abc, cli:def",
-		"ADMIN_KEYS":          "ops:ghi",
-		"LOG_LEVEL":           "debug",
-		"LOG_FORMAT":          "console",
-		"SHUTDOWN_TIMEOUT":    "3s",
+		"HTTP_ADDR":            "127.0.0.1:9000",
+		"DATABASE_URL":         "postgres://u:pw@db:5432/shop",
+		"REDIS_URL":            "redis://:rpw@queue:6379/1",
+		"CACHE_REDIS_URL":      "redis://cache:6379/0",
+		"REDIS_ALLOW_EVICTION": "true",
+		"CACHE_TTL":            "2m",
+		"CACHE_ENABLED":        "false",
+		"CACHE_LOCAL_ENTRIES":  "5000",
+		"CACHE_LOCAL_WINDOW":   "20ms",
+		"REPORT_DELAY":         "0s",
+		"WORKER_CONCURRENCY":   "3",
+		"API_KEYS":             "web:abc, cli:def",
+		"ADMIN_KEYS":           "ops:ghi",
+		"LOG_LEVEL":            "debug",
+		"LOG_FORMAT":           "console",
+		"SHUTDOWN_TIMEOUT":     "3s",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.HTTPAddr != "127.0.0.1:9000" || !c.DatabaseURLSet || c.CacheRedisURL != "redis://cache:6379/0" ||
+	if c.HTTPAddr != "127.0.0.1:9000" || !c.DatabaseURLSet || c.CacheRedisURL != "redis://cache:6379/0" || !c.RedisAllowEviction ||
 		c.CacheTTL != 2*time.Minute || c.CacheEnabled || c.ReportDelay != 0 || c.WorkerConcurrency != 3 ||
 		c.CacheLocalEntries != 5000 || c.CacheLocalWindow != 20*time.Millisecond ||
 		c.LogLevel != zapcore.DebugLevel || c.LogFormat != "console" || c.ShutdownTimeout != 3*time.Second {
@@ -117,6 +119,7 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"bad listen address", "api", map[string]string{keys: "a:b", "HTTP_ADDR": "8080"}, "HTTP_ADDR"},
 		{"bad listen port", "api", map[string]string{keys: "a:b", "HTTP_ADDR": ":http-alt"}, "HTTP_ADDR"},
 		{"bad db port", "api", map[string]string{keys: "a:b", "DATABASE_URL": "postgres://u:hunter2@db:port/x"}, "DATABASE_URL"},
+		{"bad allow eviction", "api", map[string]string{keys: "a:b", "REDIS_ALLOW_EVICTION": "sometimes"}, "REDIS_ALLOW_EVICTION"},
 		{"bad mode", "api", map[string]string{keys: "a:b", "REDIS_MODE": "ring"}, "REDIS_MODE"},
 		{"cluster without addrs", "api", map[string]string{keys: "a:b", "REDIS_MODE": "cluster"}, "REDIS_ADDRS"},
 		{"sentinel without master", "api", map[string]string{keys: "a:b", "REDIS_MODE": "sentinel",

@@ -7,8 +7,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/etalase/etalase/adapters/httpapi"
 	"github.com/etalase/etalase/adapters/memory"
+	"github.com/etalase/etalase/adapters/postgres"
 	"github.com/etalase/etalase/adapters/queue"
 	"github.com/etalase/etalase/adapters/worker"
 	"github.com/etalase/etalase/application"
@@ -162,6 +165,7 @@ func JobsModule(fb Fallback) fx.Option {
 	} else {
 		opts = append(opts, fx.Provide(
 			newJobsRedis,
+			newJobNamespace,
 			newQueueClient,
 			fx.Annotate(func(q *queue.Client) *queue.Client { return q }, fx.As(new(domain.JobQueue))),
 			fx.Annotate(newQueueInspector, fx.As(new(application.QueueInspector))),
@@ -171,8 +175,56 @@ func JobsModule(fb Fallback) fx.Option {
 	return fx.Module("jobs", opts...)
 }
 
-func newQueueClient(r *jobsRedis) *queue.Client {
-	return queue.NewClient(r.UniversalClient, queue.Options{})
+// newQueueClient is the job queue on its client. Behind Sentinel an
+// enqueue counts only once a replica holds it: a failover promotes a
+// replica, and a job only the old master held would be lost with it (until
+// the sweeper's pass); until then the job waits in the outbox.
+func newQueueClient(r *jobsRedis, ns jobNamespace, c Config) *queue.Client {
+	opts := queue.Options{Namespace: ns}
+	if c.RedisMode == RedisSentinel {
+		opts.Replicas = 1
+	}
+	return queue.NewClient(r.UniversalClient, opts)
+}
+
+// jobNamespace returns the identity of the database, which the ids of its
+// queue tasks carry so that databases sharing one Redis (or a database
+// recreated behind a Redis that remembers the old one) never take each
+// other's jobs.
+type jobNamespace func(context.Context) (string, error)
+
+// namespaceParams is what the namespace is read from: PostgreSQL, or the
+// memory store when dev fell back.
+type namespaceParams struct {
+	fx.In
+
+	Pool *pgxpool.Pool `optional:"true"`
+}
+
+func newJobNamespace(p namespaceParams) jobNamespace {
+	var epochs domain.CacheEpoch = memory.NewCacheEpoch()
+	if p.Pool != nil {
+		epochs = postgres.NewCacheEpoch(p.Pool)
+	}
+	// Read once PostgreSQL answers, then kept: a process does not outlive
+	// its database's identity (a recreated database means a restart).
+	var (
+		mu sync.Mutex
+		id string
+	)
+	return func(ctx context.Context) (string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if id != "" {
+			return id, nil
+		}
+		v, err := epochs.Identity(ctx)
+		if err != nil {
+			return "", err
+		}
+		id = v
+		return id, nil
+	}
 }
 
 func newQueueInspector(r *jobsRedis) *queue.Inspector {
@@ -268,11 +320,12 @@ func WorkerModule(fb Fallback) fx.Option {
 
 func newWorkerMetrics(reg *prometheus.Registry) *worker.Metrics { return worker.NewMetrics(reg) }
 
-func runWorker(lc fx.Lifecycle, r *jobsRedis, c Config, j JobsConfig, reports *application.Reports, m *worker.Metrics, log *zap.Logger) {
+func runWorker(lc fx.Lifecycle, r *jobsRedis, ns jobNamespace, c Config, j JobsConfig, reports *application.Reports, m *worker.Metrics, log *zap.Logger) {
 	srv := worker.NewServer(r.UniversalClient, worker.Config{
 		Concurrency:     c.WorkerConcurrency,
 		ShutdownTimeout: c.ShutdownTimeout,
 		RetryBase:       j.RetryBase,
+		Namespace:       ns,
 	}, reports, application.Permanent, log.Named("worker"), m)
 	lc.Append(fx.Hook{
 		OnStart: func(context.Context) error {

@@ -30,13 +30,21 @@ type Cache interface {
 }
 
 // CacheEpoch is the durable cache epoch, kept beside the data (not in the
-// cache). Every cache entry is stamped with the epoch it was computed in; a
-// write that could not bump its generations bumps the epoch instead, which
-// retires every entry of every process once they learn the new value.
+// cache). Every cache entry is stamped with the identity of the database and
+// the epoch it was computed in; a write that could not bump its generations
+// bumps the epoch instead, which retires every entry of every process once
+// they learn the new value.
 type CacheEpoch interface {
+	// Identity names the database the data lives in: it differs between
+	// two databases, and between a database and one recreated under the same
+	// name, so that nothing one of them left in a shared Redis (cache
+	// entries, job ids) is taken for the other's.
+	Identity(ctx context.Context) (string, error)
 	// Current returns the epoch.
 	Current(ctx context.Context) (int64, error)
-	// Bump advances the epoch, tells every watcher, and returns the new value.
+	// Bump advances the epoch to at least the clock in microseconds (so a
+	// database restored from a backup never returns to a value it had
+	// before), tells every watcher, and returns the new value.
 	Bump(ctx context.Context) (int64, error)
 	// Watch subscribes to epoch changes, then calls fn with the current
 	// epoch and again with every later one, until ctx ends or the

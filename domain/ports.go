@@ -5,16 +5,18 @@ import (
 	"time"
 )
 
-// ProductRepository stores products. Get and List return the category name
-// with each product. Update and Delete name the version the caller last saw:
-// a mismatch is a KindPrecondition error; a missing row is KindNotFound. A
+// ProductRepository stores products. Get and List return the category's
+// name and version with each product. Update names the revision the caller
+// last saw, and checks both its parts in the same step that writes: a
+// mismatch of either is a KindPrecondition error; a missing row is
+// KindNotFound. A
 // categoryId naming no category is a KindInvalid error on field categoryId;
 // a duplicate sku is a KindConflict error on field sku.
 type ProductRepository interface {
 	Get(ctx context.Context, id int64) (Product, error)
 	List(ctx context.Context, q ProductQuery) (ProductPage, error)
 	Create(ctx context.Context, f ProductFields) (Product, error)
-	Update(ctx context.Context, id, version int64, f ProductFields) (Product, error)
+	Update(ctx context.Context, id int64, seen ProductRevision, f ProductFields) (Product, error)
 	Delete(ctx context.Context, id int64) error
 }
 

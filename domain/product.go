@@ -18,20 +18,39 @@ const (
 
 var skuPattern = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
 
-// Product is an item of the catalog. Version starts at 1 and grows by one
-// on every change; it is the optimistic-concurrency token and the ETag.
+// Product is an item of the catalog with the category it embeds. Version
+// starts at 1 and grows by one on every change of the product;
+// CategoryVersion is the version of the embedded category, read with its
+// name.
 type Product struct {
-	ID           int64
-	SKU          *string
-	Name         string
-	Description  *string
-	Price        Price
-	Stock        int64
-	CategoryID   int64
-	CategoryName string
-	Version      int64
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	ID              int64
+	SKU             *string
+	Name            string
+	Description     *string
+	Price           Price
+	Stock           int64
+	CategoryID      int64
+	CategoryName    string
+	CategoryVersion int64
+	Version         int64
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+// ProductRevision names one state of a product as a client sees it: its
+// own version and that of the category it embeds. Renaming the category
+// makes another revision of every product in it, so the revision, not the
+// version alone, is the product's optimistic-concurrency token and ETag.
+// The product's version changes with its categoryId, so the pair never
+// names two states.
+type ProductRevision struct {
+	Version         int64
+	CategoryVersion int64
+}
+
+// Revision returns the revision p shows.
+func (p Product) Revision() ProductRevision {
+	return ProductRevision{Version: p.Version, CategoryVersion: p.CategoryVersion}
 }
 
 // Fields returns the writable part of the product.

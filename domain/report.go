@@ -1,6 +1,9 @@
 package domain
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // ReportStatus is where a report is in its life.
 type ReportStatus string
@@ -58,4 +61,25 @@ type Job struct {
 	Type    string
 	Queue   string
 	Payload []byte
+}
+
+// QueueTaskID is the id a job has in a queue shared by several databases:
+// "<namespace>:<job id>", where the namespace is the identity of the
+// database the job belongs to (CacheEpoch.Identity). An empty namespace
+// leaves the id as it is.
+func QueueTaskID(namespace, jobID string) string {
+	if namespace == "" {
+		return jobID
+	}
+	return namespace + ":" + jobID
+}
+
+// TaskNamespace returns the namespace of a queue task id, "" for an id
+// without one.
+func TaskNamespace(taskID string) string {
+	ns, _, found := strings.Cut(taskID, ":")
+	if !found {
+		return ""
+	}
+	return ns
 }

@@ -2,6 +2,7 @@ package cache
 
 import (
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/etalase/etalase/domain"
@@ -11,17 +12,18 @@ import (
 // stays free of tags and operators can read entries with redis-cli.
 
 type productJSON struct {
-	ID           int64     `json:"id"`
-	SKU          *string   `json:"sku"`
-	Name         string    `json:"name"`
-	Description  *string   `json:"description"`
-	PriceCents   int64     `json:"priceCents"`
-	Stock        int64     `json:"stock"`
-	CategoryID   int64     `json:"categoryId"`
-	CategoryName string    `json:"categoryName"`
-	Version      int64     `json:"version"`
-	CreatedAt    time.Time `json:"createdAt"`
-	UpdatedAt    time.Time `json:"updatedAt"`
+	ID              int64     `json:"id"`
+	SKU             *string   `json:"sku"`
+	Name            string    `json:"name"`
+	Description     *string   `json:"description"`
+	PriceCents      int64     `json:"priceCents"`
+	Stock           int64     `json:"stock"`
+	CategoryID      int64     `json:"categoryId"`
+	CategoryName    string    `json:"categoryName"`
+	CategoryVersion int64     `json:"categoryVersion"`
+	Version         int64     `json:"version"`
+	CreatedAt       time.Time `json:"createdAt"`
+	UpdatedAt       time.Time `json:"updatedAt"`
 }
 
 type categoryJSON struct {
@@ -51,13 +53,13 @@ type categoryPageJSON struct {
 func toProductJSON(p domain.Product) productJSON {
 	return productJSON{ID: p.ID, SKU: p.SKU, Name: p.Name, Description: p.Description,
 		PriceCents: int64(p.Price), Stock: p.Stock, CategoryID: p.CategoryID, CategoryName: p.CategoryName,
-		Version: p.Version, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
+		CategoryVersion: p.CategoryVersion, Version: p.Version, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
 }
 
 func (j productJSON) domain() domain.Product {
 	return domain.Product{ID: j.ID, SKU: j.SKU, Name: j.Name, Description: j.Description,
 		Price: domain.Price(j.PriceCents), Stock: j.Stock, CategoryID: j.CategoryID, CategoryName: j.CategoryName,
-		Version: j.Version, CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt}
+		CategoryVersion: j.CategoryVersion, Version: j.Version, CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt}
 }
 
 func toCategoryJSON(c domain.Category) categoryJSON {
@@ -86,8 +88,25 @@ func encodeProduct(p domain.Product) ([]byte, error) { return json.Marshal(toPro
 
 func decodeProduct(b []byte) (domain.Product, error) {
 	var j productJSON
-	err := json.Unmarshal(b, &j)
-	return j.domain(), err
+	if err := json.Unmarshal(b, &j); err != nil {
+		return domain.Product{}, err
+	}
+	if err := j.check(); err != nil {
+		return domain.Product{}, err
+	}
+	return j.domain(), nil
+}
+
+// errNoCategoryVersion rejects a product entry written before products
+// carried their category's version: read as 0 it would build an ETag that
+// never matches, so the entry is replaced like a missing one instead.
+var errNoCategoryVersion = errors.New("cache: product entry without its category's version")
+
+func (j productJSON) check() error {
+	if j.CategoryVersion <= 0 {
+		return errNoCategoryVersion
+	}
+	return nil
 }
 
 func encodeCategory(c domain.Category) ([]byte, error) { return json.Marshal(toCategoryJSON(c)) }
@@ -113,6 +132,9 @@ func decodeProductPage(b []byte) (domain.ProductPage, error) {
 	}
 	p := domain.ProductPage{Items: make([]domain.Product, len(j.Items)), Next: j.Next.domain()}
 	for i, it := range j.Items {
+		if err := it.check(); err != nil {
+			return domain.ProductPage{}, err
+		}
 		p.Items[i] = it.domain()
 	}
 	return p, nil

@@ -3,6 +3,7 @@ package cache
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"sync"
@@ -79,11 +80,17 @@ type Guard struct {
 	log     *zap.Logger
 	cfg     GuardConfig
 
+	bumps epochBumps
 	near  *near // nil when the in-process tier is off
 	bcast Broadcaster
+	// server names the server the cache is on, when the cache can tell
+	// (see ServerNamer); nil otherwise.
+	server ServerNamer
 
 	trusted  atomic.Bool
 	watching atomic.Bool
+	identity atomic.Pointer[string] // the database's, read before trusting
+	serverID atomic.Pointer[string] // the cache server's, read before trusting
 	epoch    atomic.Int64
 	failures atomic.Int64 // grows on every failure; recovery checks it did not move
 	lastLog  atomic.Int64 // unix nanoseconds of the last error line
@@ -91,6 +98,17 @@ type Guard struct {
 	mu     sync.Mutex
 	cancel context.CancelFunc
 	done   sync.WaitGroup
+
+	listenMu   sync.Mutex
+	stopListen context.CancelFunc // ends the in-process tier's subscription
+}
+
+// ServerNamer is a cache that can name the server answering it (Redis: its
+// run id). A Guard that sees the name change (a Sentinel failover, a Redis
+// restarted) stops trusting the cache until it has bumped the epoch, and
+// moves the in-process tier's subscription to the new server.
+type ServerNamer interface {
+	Server(ctx context.Context) (string, error)
 }
 
 // NewGuard returns a Guard over cache and epochs. It bypasses the cache
@@ -100,6 +118,8 @@ func NewGuard(cache domain.Cache, epochs domain.CacheEpoch, metrics *Metrics, lo
 		log = zap.NewNop()
 	}
 	g := &Guard{cache: cache, epochs: epochs, metrics: metrics, log: log, cfg: cfg.withDefaults()}
+	g.server, _ = cache.(ServerNamer)
+	g.bumps.bump = epochs.Bump
 	if b, ok := cache.(Broadcaster); ok && g.cfg.Near.Entries > 0 {
 		g.near, g.bcast = newNear(g.cfg.Near), b
 		g.cfg.Near = g.near.cfg
@@ -214,7 +234,7 @@ func (g *Guard) lookup(ctx context.Context, layer, key string, deps []string) lo
 	if g.near != nil {
 		g.near.observe(deps, gens)
 	}
-	l := lookup{state: stateMiss, layer: layer, key: key, stamp: stamp(epoch, gens), deps: deps, epoch: epoch, mark: mark}
+	l := lookup{state: stateMiss, layer: layer, key: key, stamp: stamp(g.identityOf(), epoch, gens), deps: deps, epoch: epoch, mark: mark}
 	if v, ok := unwrap(raw, l.stamp); ok {
 		l.state, l.value = stateHit, v
 		g.metrics.hit(layer)
@@ -314,7 +334,7 @@ func (g *Guard) Invalidate(ctx context.Context, deps []string) error {
 		}
 		g.fail(layerWrite, op, err)
 	}
-	e, err := g.epochs.Bump(context.WithoutCancel(ctx))
+	e, err := g.bumps.do()
 	if err != nil {
 		g.fail(layerWrite, "epoch", err)
 		return domain.Unavailable("the change is saved but the cache could not be invalidated", err)
@@ -347,7 +367,12 @@ func (g *Guard) broadcast(ctx context.Context, deps []string) error {
 func (g *Guard) listen(ctx context.Context) {
 	defer g.done.Done()
 	for ctx.Err() == nil {
-		err := g.bcast.Listen(ctx, g.cfg.Near.PingEvery, g.near)
+		lctx, cancel := context.WithCancel(ctx)
+		g.listenMu.Lock()
+		g.stopListen = cancel
+		g.listenMu.Unlock()
+		err := g.bcast.Listen(lctx, g.cfg.Near.PingEvery, g.near)
+		cancel()
 		if ctx.Err() != nil {
 			return
 		}
@@ -358,9 +383,10 @@ func (g *Guard) listen(ctx context.Context) {
 
 // The layers of errors that are not a lookup's.
 const (
-	layerWrite   = "write" // invalidation after a write
-	layerEpoch   = "epoch" // the epoch watch
-	layerNear    = "near"  // the in-process tier's subscription
+	layerWrite   = "write"  // invalidation after a write
+	layerServer  = "server" // the cache moved to another server
+	layerEpoch   = "epoch"  // the epoch watch
+	layerNear    = "near"   // the in-process tier's subscription
 	layerRecheck = "recheck"
 )
 
@@ -383,6 +409,26 @@ func (g *Guard) fail(layer, op string, err error) {
 	last := g.lastLog.Load()
 	if now-last >= int64(g.cfg.LogEvery) && g.lastLog.CompareAndSwap(last, now) {
 		g.log.Warn("cache unavailable, bypassing it", zap.String("layer", layer), zap.String("op", op), zap.Error(err))
+	}
+}
+
+// failover handles the cache moving from server was to server now: what
+// the old server acknowledged alone may be gone, so the Guard distrusts the
+// cache (and so bumps the epoch before it trusts again) and moves the
+// in-process tier's subscription.
+func (g *Guard) failover(was, now string) {
+	g.fail(layerServer, "failover", fmt.Errorf("the cache moved from server %s to %s", was, now))
+	g.resubscribe()
+}
+
+// resubscribe ends the in-process tier's subscription; listen starts a new
+// one, on whatever server the client now reaches.
+func (g *Guard) resubscribe() {
+	g.listenMu.Lock()
+	stop := g.stopListen
+	g.listenMu.Unlock()
+	if stop != nil {
+		stop()
 	}
 }
 
@@ -424,20 +470,56 @@ func (g *Guard) maintain(ctx context.Context) {
 			g.recover(ctx)
 			lastRefresh = time.Now()
 		} else if time.Since(lastRefresh) >= g.cfg.Refresh {
-			if e, err := g.epochs.Current(ctx); err == nil {
-				g.raise(e)
-				g.metrics.state(g.epoch.Load(), g.trusted.Load())
-			}
+			g.refresh(ctx)
 			lastRefresh = time.Now()
 		}
 		sleep(ctx, g.cfg.Probe)
 	}
 }
 
+// refresh re-reads the epoch, in case a notification was lost, and the
+// database's identity: a database recreated under a running process must
+// not be served what the old one left in Redis.
+func (g *Guard) refresh(ctx context.Context) {
+	id, err := g.epochs.Identity(ctx)
+	if err != nil {
+		return
+	}
+	if id != g.identityOf() {
+		g.fail(layerEpoch, "identity", fmt.Errorf("the database changed (identity %s, was %s)", id, g.identityOf()))
+		return
+	}
+	if g.server != nil {
+		sctx, cancel := context.WithTimeout(ctx, g.cfg.Timeout)
+		name, err := g.server.Server(sctx)
+		cancel()
+		if err != nil {
+			g.fail(layerServer, "identity", err)
+			return
+		}
+		if was := g.serverID.Load(); was != nil && *was != name {
+			g.failover(*was, name)
+			return
+		}
+	}
+	if e, err := g.epochs.Current(ctx); err == nil {
+		g.raise(e)
+		g.metrics.state(g.epoch.Load(), g.trusted.Load())
+	}
+}
+
+// identityOf returns the identity stamps carry ("" before the first read).
+func (g *Guard) identityOf() string {
+	if p := g.identity.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
 // recover trusts the cache again once it answers and the epoch watch is
-// live. It bumps the epoch first: entries written while this process was in
-// doubt (a write that timed out but landed, a Redis restored from an old
-// snapshot) must not be served.
+// live. It reads the database's identity and bumps the epoch first: entries
+// written while this process was in doubt (a write that timed out but
+// landed, a Redis restored from an old snapshot) must not be served.
 func (g *Guard) recover(ctx context.Context) {
 	if !g.watching.Load() {
 		return
@@ -449,7 +531,26 @@ func (g *Guard) recover(ctx context.Context) {
 	if err != nil {
 		return
 	}
-	e, err := g.epochs.Bump(ctx)
+	id, err := g.epochs.Identity(ctx)
+	if err != nil {
+		return
+	}
+	g.identity.Store(&id)
+	if g.server != nil {
+		sctx, cancel := context.WithTimeout(ctx, g.cfg.Timeout)
+		name, err := g.server.Server(sctx)
+		cancel()
+		if err != nil {
+			return
+		}
+		if was := g.serverID.Load(); was != nil && *was != name {
+			// The subscription may still be on the server this process
+			// left: move it before the tier serves again.
+			g.resubscribe()
+		}
+		g.serverID.Store(&name)
+	}
+	e, err := g.bumps.do()
 	if err != nil {
 		return
 	}
@@ -471,11 +572,12 @@ func sleep(ctx context.Context, d time.Duration) {
 	}
 }
 
-// stamp is what an entry must carry to be current: the epoch and the
-// generations of its dependencies.
-func stamp(epoch int64, gens []int64) string {
-	b := make([]byte, 0, 16+20*len(gens))
-	b = append(b, 'e')
+// stamp is what an entry must carry to be current: the database's
+// identity, the epoch and the generations of its dependencies.
+func stamp(identity string, epoch int64, gens []int64) string {
+	b := make([]byte, 0, len(identity)+20+20*len(gens))
+	b = append(b, identity...)
+	b = append(b, ".e"...)
 	b = strconv.AppendInt(b, epoch, 10)
 	for i, n := range gens {
 		if i == 0 {
@@ -489,7 +591,7 @@ func stamp(epoch int64, gens []int64) string {
 }
 
 // The stored form of an entry is JSON an operator can read:
-// {"stamp":"e3/1764..","value":<the JSON value>}.
+// {"stamp":"5d41402abc-4000.e1764../1764..","value":<the JSON value>}.
 const (
 	envelopeHead = `{"stamp":"`
 	envelopeMid  = `","value":`

@@ -32,7 +32,7 @@ func TestStampAndEnvelope(t *testing.T) {
 			}
 		})
 	}
-	if got := stamp(7, []int64{1764000000000001, 2}); got != "e7/1764000000000001.2" {
+	if got := stamp("a1b2-4000", 7, []int64{1764000000000001, 2}); got != "a1b2-4000.e7/1764000000000001.2" {
 		t.Fatalf("stamp = %q", got)
 	}
 }

@@ -41,14 +41,80 @@ type Redis struct {
 	// cluster is client on Redis Cluster, where the keys of one read may
 	// live on several nodes; nil otherwise.
 	cluster *redis.ClusterClient
+	cfg     RedisConfig
 }
 
 var _ domain.Cache = (*Redis)(nil)
 
-// NewRedis returns the cache on client.
-func NewRedis(client redis.UniversalClient) *Redis {
+// RedisConfig tunes a Redis cache.
+type RedisConfig struct {
+	// Replicas is how many replicas must acknowledge a bump or a broadcast
+	// before it counts (WAIT): 1 behind Sentinel, where a failover promotes a
+	// replica and forgets whatever the old master acknowledged alone; 0
+	// elsewhere.
+	Replicas int
+	// ReplicaTimeout bounds the wait for them; shorter than the client's
+	// read timeout.
+	ReplicaTimeout time.Duration
+}
+
+// DefaultReplicaTimeout is how long a bump waits for its replica.
+const DefaultReplicaTimeout = 50 * time.Millisecond
+
+// ErrNotReplicated is a write no replica acknowledged in time: a failover
+// could forget it, so it must not count as an invalidation.
+var ErrNotReplicated = errors.New("no replica acknowledged the write")
+
+// NewRedis returns the cache on client, with no replica to wait for.
+func NewRedis(client redis.UniversalClient) *Redis { return NewRedisWith(client, RedisConfig{}) }
+
+// NewRedisWith returns the cache on client, tuned by cfg.
+func NewRedisWith(client redis.UniversalClient, cfg RedisConfig) *Redis {
 	cluster, _ := client.(*redis.ClusterClient)
-	return &Redis{client: client, cluster: cluster}
+	if cfg.ReplicaTimeout <= 0 {
+		cfg.ReplicaTimeout = DefaultReplicaTimeout
+	}
+	return &Redis{client: client, cluster: cluster, cfg: cfg}
+}
+
+// awaitReplicas appends WAIT to a pipeline whose writes must reach the
+// replicas: WAIT covers the writes sent before it on the same connection,
+// which a pipeline is.
+func (r *Redis) awaitReplicas(ctx context.Context, p redis.Pipeliner) *redis.Cmd {
+	if r.cfg.Replicas <= 0 {
+		return nil
+	}
+	return p.Do(ctx, "wait", r.cfg.Replicas, r.cfg.ReplicaTimeout.Milliseconds())
+}
+
+// replicated checks what awaitReplicas' WAIT answered.
+func (r *Redis) replicated(wait *redis.Cmd) error {
+	if wait == nil {
+		return nil
+	}
+	n, err := wait.Int64()
+	if err != nil {
+		return err
+	}
+	if n < int64(r.cfg.Replicas) {
+		return fmt.Errorf("%w (%d of %d)", ErrNotReplicated, n, r.cfg.Replicas)
+	}
+	return nil
+}
+
+// Server names the Redis server the client now talks to (its run id),
+// which changes when a failover moves the client to another server.
+func (r *Redis) Server(ctx context.Context) (string, error) {
+	info, err := r.client.Info(ctx, "server").Result()
+	if err != nil {
+		return "", fmt.Errorf("server identity: %w", err)
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if id, ok := strings.CutPrefix(strings.TrimSpace(line), "run_id:"); ok {
+			return id, nil
+		}
+	}
+	return "", errors.New("server identity: INFO has no run_id")
 }
 
 // Read gets every generation and the entry in one round trip: one MGET on
@@ -123,10 +189,12 @@ func (r *Redis) Bump(ctx context.Context, gens ...string) error {
 	if len(gens) == 0 {
 		return nil
 	}
+	var wait *redis.Cmd
 	cmds, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, g := range gens {
 			p.Eval(ctx, advanceScript, []string{g}, "bump")
 		}
+		wait = r.awaitReplicas(ctx, p)
 		return nil
 	})
 	if err != nil {
@@ -136,6 +204,9 @@ func (r *Redis) Bump(ctx context.Context, gens ...string) error {
 		if err := c.Err(); err != nil {
 			return fmt.Errorf("bump generations: %w", err)
 		}
+	}
+	if err := r.replicated(wait); err != nil {
+		return fmt.Errorf("bump generations: %w", err)
 	}
 	return nil
 }
@@ -176,9 +247,25 @@ const InvalidationChannel = Prefix + "invalidations"
 
 var _ Broadcaster = (*Redis)(nil)
 
-// Broadcast publishes gens on InvalidationChannel.
+// Broadcast publishes gens on InvalidationChannel. With replicas to wait
+// for, the publish must reach them too: Redis hands a PUBLISH to its
+// replicas' subscribers through replication, so a subscriber left on a
+// demoted master (now a replica) has the message before the write counts.
 func (r *Redis) Broadcast(ctx context.Context, gens []string) error {
-	if err := r.client.Publish(ctx, InvalidationChannel, strings.Join(gens, " ")).Err(); err != nil {
+	var publish *redis.IntCmd
+	var wait *redis.Cmd
+	_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		publish = p.Publish(ctx, InvalidationChannel, strings.Join(gens, " "))
+		wait = r.awaitReplicas(ctx, p)
+		return nil
+	})
+	if err == nil {
+		err = publish.Err()
+	}
+	if err == nil {
+		err = r.replicated(wait)
+	}
+	if err != nil {
 		return fmt.Errorf("broadcast invalidation: %w", err)
 	}
 	return nil

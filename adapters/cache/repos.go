@@ -34,11 +34,11 @@ func (r *productRepo) Create(ctx context.Context, f domain.ProductFields) (domai
 	return p, invalidated(ctx, r.after, productWritten(p.ID), err)
 }
 
-// Update also retires the item when the version did not match: the caller
-// read an old version (from the cache, during another writer's
-// invalidation) and will read again.
-func (r *productRepo) Update(ctx context.Context, id, version int64, f domain.ProductFields) (domain.Product, error) {
-	p, err := r.inner.Update(ctx, id, version, f)
+// Update also retires the item when the revision did not match: the caller
+// read an old one (from the cache, during another writer's invalidation)
+// and will read again.
+func (r *productRepo) Update(ctx context.Context, id int64, seen domain.ProductRevision, f domain.ProductFields) (domain.Product, error) {
+	p, err := r.inner.Update(ctx, id, seen, f)
 	return p, invalidated(ctx, r.after, productWritten(id), err)
 }
 

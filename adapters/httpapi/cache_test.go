@@ -48,7 +48,7 @@ func cacheApp(store ResponseStore, rules map[string]CacheRule) (*fiber.App, *int
 		if c.Params("id") == "404" {
 			return c.Status(fiber.StatusNotFound).JSON(fiber.Map{"status": 404})
 		}
-		return sendItem(c, fiber.StatusOK, 3, fiber.Map{"id": c.Params("id"), "version": 3})
+		return sendItem(c, fiber.StatusOK, `"3"`, fiber.Map{"id": c.Params("id"), "version": 3})
 	})
 	app.Get("/products", func(c *fiber.Ctx) error {
 		calls++

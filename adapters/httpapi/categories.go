@@ -80,7 +80,7 @@ func (s *Server) createCategory(c *fiber.Ctx) error {
 		return err
 	}
 	c.Location("/categories/" + strconv.FormatInt(cat.ID, 10))
-	return sendItem(c, fiber.StatusCreated, cat.Version, toCategoryJSON(cat))
+	return sendItem(c, fiber.StatusCreated, versionETag(cat.Version), toCategoryJSON(cat))
 }
 
 func (s *Server) getCategory(c *fiber.Ctx) error {
@@ -92,7 +92,7 @@ func (s *Server) getCategory(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return sendItem(c, fiber.StatusOK, cat.Version, toCategoryJSON(cat))
+	return sendItem(c, fiber.StatusOK, versionETag(cat.Version), toCategoryJSON(cat))
 }
 
 func (s *Server) patchCategory(c *fiber.Ctx) error {
@@ -112,7 +112,7 @@ func (s *Server) patchCategory(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return sendItem(c, fiber.StatusOK, cat.Version, toCategoryJSON(cat))
+	return sendItem(c, fiber.StatusOK, versionETag(cat.Version), toCategoryJSON(cat))
 }
 
 func (s *Server) deleteCategory(c *fiber.Ctx) error {

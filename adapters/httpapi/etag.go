@@ -8,11 +8,20 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/etalase/etalase/domain"
 )
 
-// versionETag is the strong ETag of a single item: its version, quoted.
+// versionETag is the strong ETag of an item that shows nothing but its own
+// fields (a category): its version, quoted, such as "7".
 func versionETag(version int64) string {
 	return `"` + strconv.FormatInt(version, 10) + `"`
+}
+
+// productETag is the strong ETag of a product: its version and that of the
+// category it embeds, such as "3.7", so renaming the category changes it.
+func productETag(r domain.ProductRevision) string {
+	return `"` + strconv.FormatInt(r.Version, 10) + "." + strconv.FormatInt(r.CategoryVersion, 10) + `"`
 }
 
 // bodyETag is the strong ETag of a representation with no version of its
@@ -45,27 +54,55 @@ func noneMatch(header, etag string) bool {
 	return false
 }
 
-// ifMatchVersion reads If-Match into the version the client expects. No
-// header or "*" expects nothing; a strong tag of a version expects it;
-// anything else (weak, malformed, a list) can never match: 412.
+// ifMatchVersion reads If-Match into the category version the client
+// expects, from a tag such as "7" (see ifMatchTag).
 func ifMatchVersion(header string) (*int64, error) {
+	n, err := ifMatchTag(header, 1, `"7"`)
+	if n == nil || err != nil {
+		return nil, err
+	}
+	return &n[0], nil
+}
+
+// ifMatchRevision reads If-Match into the product revision the client
+// expects, from a tag such as "3.7" (see ifMatchTag).
+func ifMatchRevision(header string) (*domain.ProductRevision, error) {
+	n, err := ifMatchTag(header, 2, `"3.7"`)
+	if n == nil || err != nil {
+		return nil, err
+	}
+	return &domain.ProductRevision{Version: n[0], CategoryVersion: n[1]}, nil
+}
+
+// ifMatchTag reads If-Match as a strong tag of parts positive numbers
+// joined by dots. No header or "*" expects nothing (nil); anything else
+// that is not such a tag (weak, malformed, a list, the tag of another
+// kind of item) can never match: 412, with example in the detail.
+func ifMatchTag(header string, parts int, example string) ([]int64, error) {
 	h := strings.TrimSpace(header)
 	if h == "" || h == "*" {
 		return nil, nil
 	}
-	stale := errPrecondition("If-Match must be the strong ETag of the current item, such as \"3\"")
+	stale := errPrecondition("If-Match must be the strong ETag of the current item, such as " + example)
 	if len(h) < 3 || h[0] != '"' || h[len(h)-1] != '"' {
 		return nil, stale
 	}
-	digits := h[1 : len(h)-1]
-	if len(digits) > 19 || !allDigits(digits) {
+	fields := strings.Split(h[1:len(h)-1], ".")
+	if len(fields) != parts {
 		return nil, stale
 	}
-	v, err := strconv.ParseInt(digits, 10, 64)
-	if err != nil || v <= 0 {
-		return nil, stale
+	out := make([]int64, parts)
+	for i, digits := range fields {
+		if len(digits) > 19 || !allDigits(digits) {
+			return nil, stale
+		}
+		v, err := strconv.ParseInt(digits, 10, 64)
+		if err != nil || v <= 0 {
+			return nil, stale
+		}
+		out[i] = v
 	}
-	return &v, nil
+	return out, nil
 }
 
 func allDigits(s string) bool {
@@ -86,10 +123,9 @@ func isRead(c *fiber.Ctx) bool {
 	return c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead
 }
 
-// sendItem writes a single item with its version ETag, or 304 when the
-// client already holds that version.
-func sendItem(c *fiber.Ctx, status int, version int64, v any) error {
-	etag := versionETag(version)
+// sendItem writes a single item with its strong ETag, or 304 when the
+// client already holds that representation.
+func sendItem(c *fiber.Ctx, status int, etag string, v any) error {
 	c.Set(fiber.HeaderETag, etag)
 	if status == fiber.StatusOK && isRead(c) && noneMatch(c.Get(fiber.HeaderIfNoneMatch), etag) {
 		c.Status(fiber.StatusNotModified)

@@ -3,6 +3,8 @@ package httpapi
 import (
 	"errors"
 	"testing"
+
+	"github.com/etalase/etalase/domain"
 )
 
 func TestIfMatchVersion(t *testing.T) {
@@ -26,19 +28,92 @@ func TestIfMatchVersion(t *testing.T) {
 		{`"9223372036854775808"`, nil, true},
 		{`"3", "4"`, nil, true},
 		{`"abc"`, nil, true},
+		{`"3.1"`, nil, true},
 	}
 	for _, tt := range tests {
 		got, err := ifMatchVersion(tt.header)
-		var he *httpError
 		if tt.stale {
-			if !errors.As(err, &he) || he.status != 412 {
-				t.Errorf("%q: got %v, want a 412", tt.header, err)
-			}
+			wantPrecondition(t, tt.header, err)
 			continue
 		}
 		if err != nil || (got == nil) != (tt.want == nil) || (got != nil && *got != *tt.want) {
 			t.Errorf("%q: got %v, %v", tt.header, got, err)
 		}
+	}
+}
+
+func TestIfMatchRevision(t *testing.T) {
+	t.Parallel()
+	r := func(v, c int64) *domain.ProductRevision {
+		return &domain.ProductRevision{Version: v, CategoryVersion: c}
+	}
+	tests := []struct {
+		header string
+		want   *domain.ProductRevision
+		stale  bool
+	}{
+		{"", nil, false},
+		{"*", nil, false},
+		{` "3.7" `, r(3, 7), false},
+		{`"9223372036854775807.9223372036854775807"`, r(9223372036854775807, 9223372036854775807), false},
+		{`"3"`, nil, true}, // a product's tag before it covered its category
+		{`W/"3.7"`, nil, true},
+		{`3.7`, nil, true},
+		{`"3.7`, nil, true},
+		{`""`, nil, true},
+		{`"."`, nil, true},
+		{`"3."`, nil, true},
+		{`".7"`, nil, true},
+		{`"3.7.1"`, nil, true},
+		{`"0.7"`, nil, true},
+		{`"3.0"`, nil, true},
+		{`"3.-7"`, nil, true},
+		{`"+3.7"`, nil, true},
+		{`"3.9223372036854775808"`, nil, true},
+		{`"3.7", "3.8"`, nil, true},
+		{`"a.b"`, nil, true},
+	}
+	for _, tt := range tests {
+		got, err := ifMatchRevision(tt.header)
+		if tt.stale {
+			wantPrecondition(t, tt.header, err)
+			continue
+		}
+		if err != nil || (got == nil) != (tt.want == nil) || (got != nil && *got != *tt.want) {
+			t.Errorf("%q: got %v, %v", tt.header, got, err)
+		}
+	}
+}
+
+func wantPrecondition(t *testing.T, header string, err error) {
+	t.Helper()
+	var he *httpError
+	if !errors.As(err, &he) || he.status != 412 {
+		t.Errorf("%q: got %v, want a 412", header, err)
+	}
+}
+
+// A product's tag is read back as the revision it was made of, and names
+// each revision once.
+func TestProductETag(t *testing.T) {
+	t.Parallel()
+	seen := map[string]domain.ProductRevision{}
+	for v := int64(1); v <= 12; v++ {
+		for c := int64(1); c <= 12; c++ {
+			rev := domain.ProductRevision{Version: v, CategoryVersion: c}
+			tag := productETag(rev)
+			if prev, dup := seen[tag]; dup {
+				t.Fatalf("%s names both %+v and %+v", tag, prev, rev)
+			}
+			seen[tag] = rev
+			got, err := ifMatchRevision(tag)
+			if err != nil || got == nil || *got != rev {
+				t.Fatalf("ifMatchRevision(%s) = %v, %v; want %+v", tag, got, err, rev)
+			}
+		}
+	}
+	if got := productETag(domain.ProductRevision{Version: 3, CategoryVersion: 7}); got != `"3.7"` {
+		t.Fatalf("product etag %s", got)
 	}
 }
 

@@ -235,7 +235,7 @@ func (s *Server) createProduct(c *fiber.Ctx) error {
 		c.Set(headerIdempotentReplayed, "true")
 	}
 	c.Location("/products/" + strconv.FormatInt(out.Product.ID, 10))
-	return sendItem(c, fiber.StatusCreated, out.Product.Version, toProductJSON(out.Product))
+	return sendItem(c, fiber.StatusCreated, productETag(out.Product.Revision()), toProductJSON(out.Product))
 }
 
 func (s *Server) getProduct(c *fiber.Ctx) error {
@@ -247,7 +247,7 @@ func (s *Server) getProduct(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return sendItem(c, fiber.StatusOK, p.Version, toProductJSON(p))
+	return sendItem(c, fiber.StatusOK, productETag(p.Revision()), toProductJSON(p))
 }
 
 func (s *Server) patchProduct(c *fiber.Ctx) error {
@@ -255,7 +255,7 @@ func (s *Server) patchProduct(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	ifMatch, err := ifMatchVersion(c.Get(fiber.HeaderIfMatch))
+	ifMatch, err := ifMatchRevision(c.Get(fiber.HeaderIfMatch))
 	if err != nil {
 		return err
 	}
@@ -267,7 +267,7 @@ func (s *Server) patchProduct(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return sendItem(c, fiber.StatusOK, p.Version, toProductJSON(p))
+	return sendItem(c, fiber.StatusOK, productETag(p.Revision()), toProductJSON(p))
 }
 
 func (s *Server) deleteProduct(c *fiber.Ctx) error {

@@ -2,6 +2,8 @@ package memory
 
 import (
 	"context"
+	"math/rand/v2"
+	"strconv"
 	"sync"
 	"time"
 
@@ -110,16 +112,21 @@ func (c *Cache) Len() int {
 // in one process no reader can miss a bump that was acknowledged.
 type CacheEpoch struct {
 	mu       sync.Mutex
+	identity string
 	epoch    int64
 	watchers map[*func(int64)]struct{}
 }
 
 var _ domain.CacheEpoch = (*CacheEpoch)(nil)
 
-// NewCacheEpoch returns an epoch starting at 1.
+// NewCacheEpoch returns an epoch starting at 1, with an identity of its own.
 func NewCacheEpoch() *CacheEpoch {
-	return &CacheEpoch{epoch: 1, watchers: make(map[*func(int64)]struct{})}
+	return &CacheEpoch{identity: "mem-" + strconv.FormatUint(rand.Uint64(), 16), epoch: 1,
+		watchers: make(map[*func(int64)]struct{})}
 }
+
+// Identity names this epoch's process-local "database".
+func (e *CacheEpoch) Identity(context.Context) (string, error) { return e.identity, nil }
 
 // Current returns the epoch.
 func (e *CacheEpoch) Current(context.Context) (int64, error) {
@@ -128,10 +135,11 @@ func (e *CacheEpoch) Current(context.Context) (int64, error) {
 	return e.epoch, nil
 }
 
-// Bump advances the epoch and calls every watcher with the new value.
+// Bump advances the epoch to at least the clock in microseconds and calls
+// every watcher with the new value.
 func (e *CacheEpoch) Bump(context.Context) (int64, error) {
 	e.mu.Lock()
-	e.epoch++
+	e.epoch = max(e.epoch+1, time.Now().UnixMicro())
 	n := e.epoch
 	fns := make([]func(int64), 0, len(e.watchers))
 	for fn := range e.watchers {

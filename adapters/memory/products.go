@@ -26,7 +26,7 @@ func (r products) Get(ctx context.Context, id int64) (domain.Product, error) {
 	return p, err
 }
 
-// product returns a product with its category name filled.
+// product returns a product with its category's name and version filled.
 func (st *state) product(id int64) (domain.Product, error) {
 	p, ok := st.products[id]
 	if !ok {
@@ -36,7 +36,8 @@ func (st *state) product(id int64) (domain.Product, error) {
 }
 
 func (st *state) withCategory(p domain.Product) domain.Product {
-	p.CategoryName = st.categories[p.CategoryID].Name
+	c := st.categories[p.CategoryID]
+	p.CategoryName, p.CategoryVersion = c.Name, c.Version
 	return p
 }
 
@@ -163,15 +164,15 @@ func (r products) Create(ctx context.Context, f domain.ProductFields) (domain.Pr
 	return p, err
 }
 
-func (r products) Update(ctx context.Context, id, version int64, f domain.ProductFields) (domain.Product, error) {
+func (r products) Update(ctx context.Context, id int64, seen domain.ProductRevision, f domain.ProductFields) (domain.Product, error) {
 	var p domain.Product
 	err := r.s.do(ctx, func(st *state) error {
 		cur, ok := st.products[id]
 		if !ok {
 			return domain.NotFound("product %d not found", id)
 		}
-		if cur.Version != version {
-			return domain.PreconditionFailed("the product has changed since the given version")
+		if st.withCategory(cur).Revision() != seen {
+			return domain.PreconditionFailed("the product has changed since the given revision")
 		}
 		if err := st.checkProduct(id, f); err != nil {
 			return err

@@ -25,6 +25,20 @@ var _ domain.CacheEpoch = (*CacheEpoch)(nil)
 // NewCacheEpoch returns the epoch kept in the database behind pool.
 func NewCacheEpoch(pool *pgxpool.Pool) *CacheEpoch { return &CacheEpoch{pool: pool} }
 
+// Identity is the token the identity migration made, joined with the
+// database's OID: a dump restored elsewhere keeps the token, a copy made
+// from a template keeps it too, but neither keeps the OID.
+func (e *CacheEpoch) Identity(ctx context.Context) (string, error) {
+	const q = `SELECT c.token || '-' || to_hex(d.oid::bigint)
+		FROM cache_epoch c, pg_database d
+		WHERE c.id = 1 AND d.datname = current_database()`
+	var id string
+	if err := e.pool.QueryRow(ctx, q).Scan(&id); err != nil {
+		return "", mapError("read database identity", err)
+	}
+	return id, nil
+}
+
 // Current returns the epoch.
 func (e *CacheEpoch) Current(ctx context.Context) (int64, error) {
 	const q = `SELECT epoch FROM cache_epoch WHERE id = 1`
@@ -35,10 +49,12 @@ func (e *CacheEpoch) Current(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
-// Bump advances the epoch; the trigger notifies every listener when the
-// update commits.
+// Bump advances the epoch to at least PostgreSQL's clock in microseconds;
+// the trigger notifies every listener when the update commits.
 func (e *CacheEpoch) Bump(ctx context.Context) (int64, error) {
-	const q = `UPDATE cache_epoch SET epoch = epoch + 1 WHERE id = 1 RETURNING epoch`
+	const q = `UPDATE cache_epoch
+		SET epoch = greatest(epoch + 1, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint)
+		WHERE id = 1 RETURNING epoch`
 	var n int64
 	if err := e.pool.QueryRow(ctx, q).Scan(&n); err != nil {
 		return 0, mapError("bump cache epoch", err)

@@ -33,50 +33,56 @@ type idempotencyRow struct {
 }
 
 // productSnapshot is the stored form of the product a keyed create made,
-// replayed as it was then.
+// replayed as it was then. A snapshot saved before products carried their
+// category's version reads it as 0, which no category has: the replayed
+// ETag then matches nothing, so a conditional request that sends it is
+// answered in full or refused, never wrongly confirmed.
 type productSnapshot struct {
-	ID           int64     `json:"id"`
-	SKU          *string   `json:"sku"`
-	Name         string    `json:"name"`
-	Description  *string   `json:"description"`
-	PriceCents   int64     `json:"priceCents"`
-	Stock        int64     `json:"stock"`
-	CategoryID   int64     `json:"categoryId"`
-	CategoryName string    `json:"categoryName"`
-	Version      int64     `json:"version"`
-	CreatedAt    time.Time `json:"createdAt"`
-	UpdatedAt    time.Time `json:"updatedAt"`
+	ID              int64     `json:"id"`
+	SKU             *string   `json:"sku"`
+	Name            string    `json:"name"`
+	Description     *string   `json:"description"`
+	PriceCents      int64     `json:"priceCents"`
+	Stock           int64     `json:"stock"`
+	CategoryID      int64     `json:"categoryId"`
+	CategoryName    string    `json:"categoryName"`
+	CategoryVersion int64     `json:"categoryVersion"`
+	Version         int64     `json:"version"`
+	CreatedAt       time.Time `json:"createdAt"`
+	UpdatedAt       time.Time `json:"updatedAt"`
 }
 
 func snapshotFromDomain(p domain.Product) productSnapshot {
 	return productSnapshot{
-		ID:           p.ID,
-		SKU:          p.SKU,
-		Name:         p.Name,
-		Description:  p.Description,
-		PriceCents:   int64(p.Price),
-		Stock:        p.Stock,
-		CategoryID:   p.CategoryID,
-		CategoryName: p.CategoryName,
-		Version:      p.Version,
-		CreatedAt:    p.CreatedAt.UTC(),
-		UpdatedAt:    p.UpdatedAt.UTC(),
+		ID:              p.ID,
+		SKU:             p.SKU,
+		Name:            p.Name,
+		Description:     p.Description,
+		PriceCents:      int64(p.Price),
+		Stock:           p.Stock,
+		CategoryID:      p.CategoryID,
+		CategoryName:    p.CategoryName,
+		CategoryVersion: p.CategoryVersion,
+		Version:         p.Version,
+		CreatedAt:       p.CreatedAt.UTC(),
+		UpdatedAt:       p.UpdatedAt.UTC(),
 	}
 }
 
 func (s productSnapshot) toDomain() domain.Product {
 	return domain.Product{
-		ID:           s.ID,
-		SKU:          s.SKU,
-		Name:         s.Name,
-		Description:  s.Description,
-		Price:        domain.Price(s.PriceCents),
-		Stock:        s.Stock,
-		CategoryID:   s.CategoryID,
-		CategoryName: s.CategoryName,
-		Version:      s.Version,
-		CreatedAt:    s.CreatedAt.UTC(),
-		UpdatedAt:    s.UpdatedAt.UTC(),
+		ID:              s.ID,
+		SKU:             s.SKU,
+		Name:            s.Name,
+		Description:     s.Description,
+		Price:           domain.Price(s.PriceCents),
+		Stock:           s.Stock,
+		CategoryID:      s.CategoryID,
+		CategoryName:    s.CategoryName,
+		CategoryVersion: s.CategoryVersion,
+		Version:         s.Version,
+		CreatedAt:       s.CreatedAt.UTC(),
+		UpdatedAt:       s.UpdatedAt.UTC(),
 	}
 }
 

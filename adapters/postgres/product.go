@@ -11,7 +11,7 @@ import (
 )
 
 // ProductRepo stores products in table products; every read joins the
-// category for its name.
+// category for its name and version.
 type ProductRepo struct {
 	db querier
 }
@@ -21,43 +21,45 @@ var _ domain.ProductRepository = (*ProductRepo)(nil)
 // productColumns is the select list productRow scans, over products p
 // joined with categories c.
 const productColumns = `p.id, p.sku, p.name, p.description, p.price_cents, p.stock,
-	p.category_id, c.name, p.version, p.created_at, p.updated_at`
+	p.category_id, c.name, c.version, p.version, p.created_at, p.updated_at`
 
-// productRow is a row of products with its category's name.
+// productRow is a row of products with its category's name and version.
 type productRow struct {
-	ID           int64
-	SKU          *string
-	Name         string
-	Description  *string
-	PriceCents   int64
-	Stock        int64
-	CategoryID   int64
-	CategoryName string
-	Version      int64
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	ID              int64
+	SKU             *string
+	Name            string
+	Description     *string
+	PriceCents      int64
+	Stock           int64
+	CategoryID      int64
+	CategoryName    string
+	CategoryVersion int64
+	Version         int64
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
 
 func scanProduct(row pgx.Row) (productRow, error) {
 	var r productRow
 	err := row.Scan(&r.ID, &r.SKU, &r.Name, &r.Description, &r.PriceCents, &r.Stock,
-		&r.CategoryID, &r.CategoryName, &r.Version, &r.CreatedAt, &r.UpdatedAt)
+		&r.CategoryID, &r.CategoryName, &r.CategoryVersion, &r.Version, &r.CreatedAt, &r.UpdatedAt)
 	return r, err
 }
 
 func (r productRow) toDomain() domain.Product {
 	return domain.Product{
-		ID:           r.ID,
-		SKU:          r.SKU,
-		Name:         r.Name,
-		Description:  r.Description,
-		Price:        domain.Price(r.PriceCents),
-		Stock:        r.Stock,
-		CategoryID:   r.CategoryID,
-		CategoryName: r.CategoryName,
-		Version:      r.Version,
-		CreatedAt:    r.CreatedAt.UTC(),
-		UpdatedAt:    r.UpdatedAt.UTC(),
+		ID:              r.ID,
+		SKU:             r.SKU,
+		Name:            r.Name,
+		Description:     r.Description,
+		Price:           domain.Price(r.PriceCents),
+		Stock:           r.Stock,
+		CategoryID:      r.CategoryID,
+		CategoryName:    r.CategoryName,
+		CategoryVersion: r.CategoryVersion,
+		Version:         r.Version,
+		CreatedAt:       r.CreatedAt.UTC(),
+		UpdatedAt:       r.UpdatedAt.UTC(),
 	}
 }
 
@@ -97,18 +99,29 @@ func (r *ProductRepo) Create(ctx context.Context, f domain.ProductFields) (domai
 	return row.toDomain(), nil
 }
 
-// Update replaces the writable fields of product id if it is still at
-// version, and moves it to the next version.
-func (r *ProductRepo) Update(ctx context.Context, id, version int64, f domain.ProductFields) (domain.Product, error) {
+// Update replaces the writable fields of product id if it still shows the
+// revision seen, and moves it to the next version.
+//
+// The category's version is checked by the UPDATE itself, like the
+// product's, not against the read the caller made before: a rename that
+// commits between that read and this statement would otherwise pass, and
+// the answer (joined in this statement) would show the new name under a
+// precondition that named the old one. In one statement the check and the
+// answer see one snapshot: a rename committed before it fails the check; one
+// committed after it is ordered after this write, which then rightly shows
+// the old name. The subquery reads the category the row had before this
+// update (the one the client saw), not the one a patch moves it to.
+func (r *ProductRepo) Update(ctx context.Context, id int64, seen domain.ProductRevision, f domain.ProductFields) (domain.Product, error) {
 	const q = `WITH p AS (
 			UPDATE products
-			SET sku = $3, name = $4, description = $5, price_cents = $6, stock = $7, category_id = $8,
+			SET sku = $4, name = $5, description = $6, price_cents = $7, stock = $8, category_id = $9,
 				version = version + 1, updated_at = now()
 			WHERE id = $1 AND version = $2
+				AND (SELECT version FROM categories WHERE id = products.category_id) = $3
 			RETURNING *)
 		SELECT ` + productColumns + `
 		FROM p JOIN categories c ON c.id = p.category_id`
-	args := append([]any{id, version}, productFieldsArgs(f)...)
+	args := append([]any{id, seen.Version, seen.CategoryVersion}, productFieldsArgs(f)...)
 	row, err := scanProduct(r.db.QueryRow(ctx, q, args...))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return domain.Product{}, r.missedUpdate(ctx, id)
@@ -120,7 +133,7 @@ func (r *ProductRepo) Update(ctx context.Context, id, version int64, f domain.Pr
 }
 
 // missedUpdate tells why an update matched no row: the product is gone, or
-// it has moved past the version the caller saw.
+// it or its category has moved past the revision the caller saw.
 func (r *ProductRepo) missedUpdate(ctx context.Context, id int64) error {
 	const q = `SELECT version FROM products WHERE id = $1`
 	var current int64

@@ -39,6 +39,11 @@ type Config struct {
 	RetryMax time.Duration
 	// Queues are the queues served; nil means the report queue.
 	Queues []string
+	// Namespace returns the identity of this worker's database (see
+	// queue.Options.Namespace). A task of another namespace belongs to
+	// another database sharing the Redis: it is handed back, uncounted, for
+	// that database's workers. nil serves every task.
+	Namespace func(context.Context) (string, error)
 }
 
 // The defaults of Config.
@@ -49,7 +54,13 @@ const (
 	DefaultForwardInterval = time.Second
 	DefaultRetryBase       = 2 * time.Second
 	DefaultRetryMax        = 5 * time.Minute
+	// foreignDelay is how long a task of another database waits before a
+	// worker (one of that database's, in time) takes it again.
+	foreignDelay = 500 * time.Millisecond
 )
+
+// errForeign is a task of another database's namespace.
+var errForeign = errors.New("the job belongs to another database")
 
 func (c Config) withDefaults() Config {
 	if c.Concurrency <= 0 {
@@ -79,6 +90,7 @@ func (c Config) withDefaults() Config {
 // Server is the asynq server that runs jobs.
 type Server struct {
 	srv       *asynq.Server
+	namespace func(context.Context) (string, error)
 	handler   JobHandler
 	permanent func(error) bool
 	log       *zap.Logger
@@ -94,16 +106,25 @@ func NewServer(rdb redis.UniversalClient, cfg Config, handler JobHandler, perman
 	for _, q := range cfg.Queues {
 		queues[q] = 1
 	}
-	s := &Server{handler: handler, permanent: permanent, log: log, metrics: metrics}
+	s := &Server{namespace: cfg.Namespace, handler: handler, permanent: permanent, log: log, metrics: metrics}
+	backoff := Backoff(cfg.RetryBase, cfg.RetryMax)
 	s.srv = asynq.NewServerFromRedisClient(rdb, asynq.Config{
 		Concurrency:              cfg.Concurrency,
 		Queues:                   queues,
 		ShutdownTimeout:          cfg.ShutdownTimeout,
 		TaskCheckInterval:        cfg.PollInterval,
 		DelayedTaskCheckInterval: cfg.ForwardInterval,
-		RetryDelayFunc:           Backoff(cfg.RetryBase, cfg.RetryMax),
-		Logger:                   asynqLogger{log.Sugar().With("component", "asynq")},
-		LogLevel:                 asynq.WarnLevel,
+		RetryDelayFunc: func(n int, err error, t *asynq.Task) time.Duration {
+			if errors.Is(err, errForeign) {
+				return foreignDelay + time.Duration(rand.Int64N(int64(foreignDelay)))
+			}
+			return backoff(n, err, t)
+		},
+		// A task handed back to its own database's workers is no failure:
+		// it keeps its attempts.
+		IsFailure: func(err error) bool { return !errors.Is(err, errForeign) },
+		Logger:    asynqLogger{log.Sugar().With("component", "asynq")},
+		LogLevel:  asynq.WarnLevel,
 	})
 	return s
 }
@@ -140,6 +161,9 @@ func (s *Server) Shutdown() {
 // and finish the way the seed tutorial's worker does, with fields.
 func (s *Server) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	id, _ := asynq.GetTaskID(ctx)
+	if err := s.own(ctx, id); err != nil {
+		return err
+	}
 	queue, _ := asynq.GetQueueName(ctx)
 	retried, _ := asynq.GetRetryCount(ctx)
 	maxRetry, _ := asynq.GetMaxRetry(ctx)
@@ -177,6 +201,24 @@ func (s *Server) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		line(zap.WarnLevel, "job failed, will retry", zap.Duration("duration", elapsed), zap.Error(err))
 		return err
 	}
+}
+
+// own returns errForeign for a task of another database's namespace, or the
+// error that kept it from knowing its own.
+func (s *Server) own(ctx context.Context, taskID string) error {
+	theirs := domain.TaskNamespace(taskID)
+	if s.namespace == nil || theirs == "" {
+		return nil
+	}
+	ours, err := s.namespace(ctx)
+	if err != nil {
+		return fmt.Errorf("job %s: %w", taskID, err)
+	}
+	if theirs != ours {
+		s.log.Debug("job of another database handed back", zap.String("job_id", taskID))
+		return errForeign
+	}
+	return nil
 }
 
 // asynqLogger writes asynq's own messages through zap.

@@ -69,9 +69,16 @@ func clusterRedis(t *testing.T) sharedRedis {
 // localTier is the environment that turns on the in-process tier.
 var localTier = map[string]string{"CACHE_LOCAL_ENTRIES": "10000"}
 
-// startCluster starts processes `etalase api` on r and a fresh database,
-// with env added to their environment, and seeds the catalog.
-func startCluster(t *testing.T, processes int, r sharedRedis, env map[string]string) *cluster {
+// startCluster starts processes `etalase api` on a private Redis and a
+// fresh database, with env added to their environment, and seeds the
+// catalog.
+func startCluster(t *testing.T, processes int, env map[string]string) *cluster {
+	t.Helper()
+	return startClusterOn(t, processes, singleRedis(t), env)
+}
+
+// startClusterOn is startCluster on the Redis r.
+func startClusterOn(t *testing.T, processes int, r sharedRedis, env map[string]string) *cluster {
 	t.Helper()
 	c := &cluster{redis: r.frozen}
 	dsn := pgtest.NewDatabase(t)
@@ -195,6 +202,9 @@ type loadStats struct {
 	slow      int // slower than a second
 	maxLat    time.Duration
 	latencies []time.Duration
+	// bypass spans the answers that said X-Cache: BYPASS (the cache was
+	// distrusted), from the load's start.
+	bypassFrom, bypassTo time.Duration
 }
 
 func (s *loadStats) String() string {
@@ -207,8 +217,12 @@ func (s *loadStats) String() string {
 		}
 		return s.latencies[int(q*float64(len(s.latencies)-1))]
 	}
-	return fmt.Sprintf("requests %v, statuses %v, X-Cache %v, transport errors %d, stale reads %d (reads behind a read of a write still in flight: %d), slower than 1s %d, p50 %v p99 %v max %v",
-		s.requests, s.statuses, s.xcache, len(s.errors), len(s.stale), s.regressed, s.slow, p(.5), p(.99), s.maxLat)
+	bypass := "none"
+	if s.xcache["BYPASS"] > 0 {
+		bypass = fmt.Sprintf("%.2fs to %.2fs", s.bypassFrom.Seconds(), s.bypassTo.Seconds())
+	}
+	return fmt.Sprintf("requests %v, statuses %v, X-Cache %v, transport errors %d, stale reads %d (reads behind a read of a write still in flight: %d), slower than 1s %d, p50 %v p99 %v max %v, bypassed %s",
+		s.requests, s.statuses, s.xcache, len(s.errors), len(s.stale), s.regressed, s.slow, p(.5), p(.99), s.maxLat, bypass)
 }
 
 // runLoad has loadClients clients PATCH and GET (items and list pages)
@@ -335,6 +349,12 @@ func (st *loadStats) do(tr *tracker, begin time.Time, kind, method, url, body st
 	st.statuses[resp.StatusCode]++
 	if x := resp.Header.Get("X-Cache"); x != "" {
 		st.xcache[x]++
+		if at := sent.Sub(begin); x == "BYPASS" {
+			if st.xcache[x] == 1 {
+				st.bypassFrom = at
+			}
+			st.bypassTo = max(st.bypassTo, at)
+		}
 	}
 	st.mu.Unlock()
 	if resp.StatusCode != http.StatusOK {
@@ -401,7 +421,7 @@ func TestNoStaleReadsAcrossProcesses(t *testing.T) {
 }
 
 func noStaleReads(t *testing.T, r sharedRedis, env map[string]string) {
-	c := startCluster(t, 2, r, env)
+	c := startClusterOn(t, 2, r, env)
 	st := runLoad(t, c, 20*time.Second, nil)
 	t.Logf("2 processes, %d clients, %d products, 20s: %v", loadClients, loadProducts, st)
 	st.check(t)
@@ -465,7 +485,7 @@ func TestRedisFrozenUnderLoad(t *testing.T) {
 }
 
 func frozenUnderLoad(t *testing.T, r sharedRedis, env map[string]string, judgeDurations bool) {
-	c := startCluster(t, 2, r, env)
+	c := startClusterOn(t, 2, r, env)
 	st := runLoad(t, c, 15*time.Second, map[time.Duration]func(){
 		4 * time.Second: c.redis.Freeze,
 		9 * time.Second: c.redis.Thaw,

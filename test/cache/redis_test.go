@@ -147,7 +147,7 @@ func TestClusterLookupSpansNodes(t *testing.T) {
 	}
 	fields := p.Fields()
 	fields.Stock = 4242
-	if _, err := store.Products().Update(ctx, p.ID, p.Version, fields); err != nil {
+	if _, err := store.Products().Update(ctx, p.ID, p.Revision(), fields); err != nil {
 		t.Fatalf("update: %v", err)
 	}
 	got, err := store.Products().Get(ctx, p.ID)

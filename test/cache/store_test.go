@@ -66,7 +66,7 @@ func TestWritesRetireItemsAndLists(t *testing.T) {
 			write: func(s domain.Store, _ domain.Category, p domain.Product) error {
 				f := p.Fields()
 				f.Stock = 99
-				_, err := s.Products().Update(ctx, p.ID, p.Version, f)
+				_, err := s.Products().Update(ctx, p.ID, p.Revision(), f)
 				return err
 			},
 			check: func(t *testing.T, item domain.Product, err error, inList bool, listed domain.Product) {
@@ -84,7 +84,7 @@ func TestWritesRetireItemsAndLists(t *testing.T) {
 				return s.InTx(ctx, func(tx domain.Store) error {
 					f := p.Fields()
 					f.Stock = 42
-					_, err := tx.Products().Update(ctx, p.ID, p.Version, f)
+					_, err := tx.Products().Update(ctx, p.ID, p.Revision(), f)
 					return err
 				})
 			},
@@ -183,7 +183,7 @@ func TestTransactionsNeverFillAndRollbacksRetireNothing(t *testing.T) {
 	err = f.store.InTx(ctx, func(tx domain.Store) error {
 		fields := p.Fields()
 		fields.Stock = 1234
-		if _, err := tx.Products().Update(ctx, p.ID, p.Version, fields); err != nil {
+		if _, err := tx.Products().Update(ctx, p.ID, p.Revision(), fields); err != nil {
 			return err
 		}
 		return boom
@@ -251,7 +251,7 @@ func TestSlowReaderCannotCacheOldData(t *testing.T) {
 	<-slow.read
 	fields := p.Fields()
 	fields.Stock = 777
-	if _, err := writer.Products().Update(ctx, p.ID, p.Version, fields); err != nil {
+	if _, err := writer.Products().Update(ctx, p.ID, p.Revision(), fields); err != nil {
 		t.Fatalf("update: %v", err)
 	}
 	close(slow.release)
@@ -293,7 +293,7 @@ func TestOutageWritesRetireEntriesForEveryProcess(t *testing.T) {
 	aCache.down.Store(true)
 	fields := ps[0].Fields()
 	fields.Stock = 555
-	updated, err := a.Products().Update(ctx, ps[0].ID, ps[0].Version, fields)
+	updated, err := a.Products().Update(ctx, ps[0].ID, ps[0].Revision(), fields)
 	if err != nil {
 		t.Fatalf("a write with the cache down must succeed: %v", err)
 	}

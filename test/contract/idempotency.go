@@ -65,7 +65,7 @@ func testIdempotency(f *fixture) {
 	checkRecord(f, "Begin of a saved key", f.begin("alice", "key-1", dayAgo), rec)
 
 	// The record is a snapshot of the first response.
-	if _, err := f.s.Products().Update(f.ctx, p.ID, p.Version, fields(c.ID, "atlas, 2nd edition", 5000, 1)); err != nil {
+	if _, err := f.s.Products().Update(f.ctx, p.ID, p.Revision(), fields(c.ID, "atlas, 2nd edition", 5000, 1)); err != nil {
 		t.Fatalf("Update: %v", err)
 	}
 	checkRecord(f, "Begin after the product changed", f.begin("alice", "key-1", dayAgo), rec)

@@ -22,8 +22,9 @@ func testProductCreateGet(f *fixture) {
 	if p.Version != 1 {
 		t.Fatalf("created product has version %d, want 1", p.Version)
 	}
-	if p.CategoryName != "books" {
-		t.Fatalf("created product has category name %q, want %q", p.CategoryName, "books")
+	if p.CategoryName != "books" || p.CategoryVersion != books.Version {
+		t.Fatalf("created product has category %q at version %d, want %q at %d",
+			p.CategoryName, p.CategoryVersion, "books", books.Version)
 	}
 	between(t, "createdAt", p.CreatedAt, start, end)
 	if !sameTime(p.UpdatedAt, p.CreatedAt) {
@@ -79,7 +80,7 @@ func testProductSKUUnique(f *fixture) {
 	dup.SKU = ptr("T-2")
 	b := f.product(dup)
 	dup.SKU = ptr("T-1")
-	_, err = f.s.Products().Update(f.ctx, b.ID, b.Version, dup)
+	_, err = f.s.Products().Update(f.ctx, b.ID, b.Revision(), dup)
 	wantKind(t, "Update to a taken sku", err, domain.KindConflict, "sku")
 	got, err := f.s.Products().Get(f.ctx, b.ID)
 	if err != nil {
@@ -89,14 +90,14 @@ func testProductSKUUnique(f *fixture) {
 
 	// Keeping one's own sku is no conflict.
 	first.Stock = 5
-	if _, err := f.s.Products().Update(f.ctx, a.ID, a.Version, first); err != nil {
+	if _, err := f.s.Products().Update(f.ctx, a.ID, a.Revision(), first); err != nil {
 		t.Fatalf("Update keeping its own sku: %v", err)
 	}
 	// A freed sku can be taken.
 	if err := f.s.Products().Delete(f.ctx, a.ID); err != nil {
 		t.Fatalf("Delete(%d): %v", a.ID, err)
 	}
-	if _, err := f.s.Products().Update(f.ctx, b.ID, b.Version, dup); err != nil {
+	if _, err := f.s.Products().Update(f.ctx, b.ID, b.Revision(), dup); err != nil {
 		t.Fatalf("Update to a freed sku: %v", err)
 	}
 }
@@ -109,7 +110,7 @@ func testProductUnknownCategory(f *fixture) {
 	wantKind(t, "Create with a missing category", err, domain.KindInvalid, "categoryId")
 
 	p := f.product(fields(c.ID, "rake", 500, 1))
-	_, err = f.s.Products().Update(f.ctx, p.ID, p.Version, fields(missing, "rake", 500, 1))
+	_, err = f.s.Products().Update(f.ctx, p.ID, p.Revision(), fields(missing, "rake", 500, 1))
 	wantKind(t, "Update to a missing category", err, domain.KindInvalid, "categoryId")
 	got, err := f.s.Products().Get(f.ctx, p.ID)
 	if err != nil {
@@ -127,15 +128,15 @@ func testProductUpdate(f *fixture) {
 	changed := domain.ProductFields{SKU: ptr("G-2"), Name: "chess set", Description: ptr("wooden, boxed"),
 		Price: 2999, Stock: 4, CategoryID: games.ID}
 	start := time.Now()
-	v2, err := f.s.Products().Update(f.ctx, p.ID, 1, changed)
+	v2, err := f.s.Products().Update(f.ctx, p.ID, p.Revision(), changed)
 	end := time.Now()
 	if err != nil {
 		t.Fatalf("Update: %v", err)
 	}
 	checkProductFields(t, "updated product", v2, changed)
-	if v2.ID != p.ID || v2.Version != 2 || v2.CategoryName != "games" {
-		t.Fatalf("updated product: id %d version %d category %q, want id %d version 2 category games",
-			v2.ID, v2.Version, v2.CategoryName, p.ID)
+	if v2.ID != p.ID || v2.Version != 2 || v2.CategoryName != "games" || v2.CategoryVersion != games.Version {
+		t.Fatalf("updated product: id %d version %d category %q at %d, want id %d version 2 category games at %d",
+			v2.ID, v2.Version, v2.CategoryName, v2.CategoryVersion, p.ID, games.Version)
 	}
 	if !sameTime(v2.CreatedAt, p.CreatedAt) {
 		t.Fatalf("update changed createdAt from %v to %v", p.CreatedAt, v2.CreatedAt)
@@ -150,21 +151,21 @@ func testProductUpdate(f *fixture) {
 	}
 	checkProduct(t, "Get after Update", got, v2)
 
-	_, err = f.s.Products().Update(f.ctx, p.ID, 1, orig)
+	_, err = f.s.Products().Update(f.ctx, p.ID, p.Revision(), orig)
 	wantKind(t, "Update with a stale version", err, domain.KindPrecondition, "")
-	_, err = f.s.Products().Update(f.ctx, p.ID+1000, 1, orig)
+	_, err = f.s.Products().Update(f.ctx, p.ID+1000, p.Revision(), orig)
 	wantKind(t, "Update of a missing product", err, domain.KindNotFound, "")
 
 	// Optional fields can be cleared; every update counts, even one that
 	// changes nothing.
 	cleared := changed
 	cleared.SKU, cleared.Description = nil, nil
-	v3, err := f.s.Products().Update(f.ctx, p.ID, 2, cleared)
+	v3, err := f.s.Products().Update(f.ctx, p.ID, v2.Revision(), cleared)
 	if err != nil {
 		t.Fatalf("Update clearing sku and description: %v", err)
 	}
 	checkProductFields(t, "cleared product", v3, cleared)
-	v4, err := f.s.Products().Update(f.ctx, p.ID, 3, cleared)
+	v4, err := f.s.Products().Update(f.ctx, p.ID, v3.Revision(), cleared)
 	if err != nil {
 		t.Fatalf("Update changing nothing: %v", err)
 	}
@@ -201,21 +202,44 @@ func testProductCategoryName(f *fixture) {
 	t := f.t
 	c := f.category("toys")
 	p := f.product(fields(c.ID, "yoyo", 300, 9))
-	if _, err := f.s.Categories().Update(f.ctx, c.ID, c.Version, domain.CategoryFields{Name: "games and toys"}); err != nil {
+	renamed, err := f.s.Categories().Update(f.ctx, c.ID, c.Version, domain.CategoryFields{Name: "games and toys"})
+	if err != nil {
 		t.Fatalf("rename category: %v", err)
 	}
+	// The product's revision moved with its category, its own version did not.
+	want := p
+	want.CategoryName, want.CategoryVersion = renamed.Name, renamed.Version
 	got, err := f.s.Products().Get(f.ctx, p.ID)
 	if err != nil {
 		t.Fatalf("Get(%d): %v", p.ID, err)
 	}
-	if got.CategoryName != "games and toys" {
-		t.Fatalf("Get after a category rename: category name %q, want %q", got.CategoryName, "games and toys")
+	checkProduct(t, "Get after a category rename", got, want)
+	if got.Revision() == p.Revision() {
+		t.Fatalf("a category rename left the product's revision at %+v", got.Revision())
 	}
 	page, err := f.s.Products().List(f.ctx, domain.ProductQuery{Limit: 10, Sort: domain.Sort{Field: domain.SortByID}})
 	if err != nil {
 		t.Fatalf("List: %v", err)
 	}
-	if len(page.Items) != 1 || page.Items[0].CategoryName != "games and toys" {
-		t.Fatalf("List after a category rename: %v, want one product of category %q", page.Items, "games and toys")
+	if len(page.Items) != 1 {
+		t.Fatalf("List after a category rename: %v, want one product", page.Items)
+	}
+	checkProduct(t, "List after a category rename", page.Items[0], want)
+
+	// An update naming the revision before the rename is refused and
+	// changes nothing; one naming the current revision goes through.
+	_, err = f.s.Products().Update(f.ctx, p.ID, p.Revision(), fields(c.ID, "yoyo", 300, 8))
+	wantKind(t, "Update with the revision before a category rename", err, domain.KindPrecondition, "")
+	got, err = f.s.Products().Get(f.ctx, p.ID)
+	if err != nil {
+		t.Fatalf("Get(%d): %v", p.ID, err)
+	}
+	checkProduct(t, "product after a refused update", got, want)
+	v2, err := f.s.Products().Update(f.ctx, p.ID, want.Revision(), fields(c.ID, "yoyo", 300, 8))
+	if err != nil {
+		t.Fatalf("Update with the current revision: %v", err)
+	}
+	if v2.Version != 2 || v2.CategoryVersion != renamed.Version || v2.CategoryName != renamed.Name {
+		t.Fatalf("updated product %s, want version 2 of category %q at %d", showProduct(v2), renamed.Name, renamed.Version)
 	}
 }

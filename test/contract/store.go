@@ -192,7 +192,7 @@ func checkProduct(t *testing.T, what string, got, want domain.Product) {
 	if got.ID != want.ID || !sameString(got.SKU, want.SKU) || got.Name != want.Name ||
 		!sameString(got.Description, want.Description) || got.Price != want.Price ||
 		got.Stock != want.Stock || got.CategoryID != want.CategoryID ||
-		got.CategoryName != want.CategoryName || got.Version != want.Version ||
+		got.CategoryName != want.CategoryName || got.CategoryVersion != want.CategoryVersion || got.Version != want.Version ||
 		!sameTime(got.CreatedAt, want.CreatedAt) || !sameTime(got.UpdatedAt, want.UpdatedAt) {
 		t.Fatalf("%s:\n got  %s\n want %s", what, showProduct(got), showProduct(want))
 	}
@@ -201,7 +201,8 @@ func checkProduct(t *testing.T, what string, got, want domain.Product) {
 func showProduct(p domain.Product) string {
 	return "{id " + itoa(p.ID) + " sku " + show(p.SKU) + " name \"" + p.Name + "\" description " +
 		show(p.Description) + " price " + p.Price.String() + " stock " + itoa(p.Stock) +
-		" category " + itoa(p.CategoryID) + " \"" + p.CategoryName + "\" version " + itoa(p.Version) +
+		" category " + itoa(p.CategoryID) + " \"" + p.CategoryName + "\" v" + itoa(p.CategoryVersion) +
+		" version " + itoa(p.Version) +
 		" created " + p.CreatedAt.UTC().Format(time.RFC3339Nano) +
 		" updated " + p.UpdatedAt.UTC().Format(time.RFC3339Nano) + "}"
 }

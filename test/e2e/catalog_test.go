@@ -87,16 +87,16 @@ func TestProducts(t *testing.T) {
 		}
 	}
 
-	// A single item has a strong ETag of its version and answers
-	// If-None-Match with 304.
+	// A single item has a strong ETag of its version and its category's,
+	// and answers If-None-Match with 304.
 	item := s.do(t, "GET", fmt.Sprintf("/products/%d", pid), "").want(t, 200)
-	if et := item.Header.Get("ETag"); et != `"1"` {
-		t.Fatalf("ETag %q, want \"1\"", et)
+	if et := item.Header.Get("ETag"); et != `"1.1"` {
+		t.Fatalf("ETag %q, want \"1.1\"", et)
 	}
 	if xc := item.Header.Get("X-Cache"); xc != "HIT" && xc != "MISS" && xc != "BYPASS" {
 		t.Fatalf("X-Cache %q, want HIT, MISS or BYPASS", xc)
 	}
-	s.do(t, "GET", fmt.Sprintf("/products/%d", pid), "", header{"If-None-Match", `"1"`}).want(t, 304)
+	s.do(t, "GET", fmt.Sprintf("/products/%d", pid), "", header{"If-None-Match", `"1.1"`}).want(t, 304)
 
 	// A merge patch changes only what it names; null clears.
 	patched := s.do(t, "PATCH", fmt.Sprintf("/products/%d", pid),
@@ -105,12 +105,12 @@ func TestProducts(t *testing.T) {
 		t.Fatalf("PATCH = %v", patched)
 	}
 	patched = s.do(t, "PATCH", fmt.Sprintf("/products/%d", pid), `{"description":null}`,
-		asWriter, jsonBody, header{"If-Match", `"2"`}).want(t, 200).JSON(t)
+		asWriter, jsonBody, header{"If-Match", `"2.1"`}).want(t, 200).JSON(t)
 	if patched["description"] != nil || patched["version"] != 3.0 {
 		t.Fatalf("PATCH with If-Match = %v", patched)
 	}
-	if got := s.do(t, "GET", fmt.Sprintf("/products/%d", pid), "").want(t, 200); got.Header.Get("ETag") != `"3"` {
-		t.Fatalf("GET after PATCH: ETag %q, want \"3\" (stale read)", got.Header.Get("ETag"))
+	if got := s.do(t, "GET", fmt.Sprintf("/products/%d", pid), "").want(t, 200); got.Header.Get("ETag") != `"3.1"` {
+		t.Fatalf("GET after PATCH: ETag %q, want \"3.1\" (stale read)", got.Header.Get("ETag"))
 	}
 
 	// Listing: filters, search, sort and keyset pages.

@@ -51,6 +51,10 @@ func TestComposeFile(t *testing.T) {
 	if !slices.Contains(redis, "--requirepass") || !slices.Contains(redis, "noeviction") {
 		t.Errorf("redis command %v lacks --requirepass or noeviction", redis)
 	}
+	cache, ok := svc["redis-cache"]
+	if !ok || !slices.Contains(cache.Command, "allkeys-lru") || !slices.Contains(cache.Command, "--maxmemory") {
+		t.Errorf("no redis-cache service with a maxmemory and allkeys-lru: %v", cache.Command)
+	}
 	if got := strings.Join(svc["migrate"].Command, " "); got != "migrate up" {
 		t.Errorf("migrate command %q", got)
 	}
@@ -65,6 +69,9 @@ func TestComposeFile(t *testing.T) {
 	}
 	if !strings.Contains(api.Environment["REDIS_URL"], "${REDIS_PASSWORD") {
 		t.Errorf("api REDIS_URL %q does not carry the Redis password", api.Environment["REDIS_URL"])
+	}
+	if !strings.Contains(api.Environment["CACHE_REDIS_URL"], "@redis-cache:") {
+		t.Errorf("api CACHE_REDIS_URL %q is not the cache's own Redis", api.Environment["CACHE_REDIS_URL"])
 	}
 	if api.DependsOn["migrate"].Condition != "service_completed_successfully" {
 		t.Errorf("api does not wait for the migrations: %v", api.DependsOn)

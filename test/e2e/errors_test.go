@@ -74,9 +74,9 @@ func TestErrorTable(t *testing.T) {
 			headers: []header{asWriter}, wantStatus: 409},
 
 		{name: "stale If-Match", method: "PATCH", path: fmt.Sprintf("/products/%d", pid), body: `{"stock":2}`,
-			headers: []header{asWriter, jsonBody, {"If-Match", `"7"`}}, wantStatus: 412},
+			headers: []header{asWriter, jsonBody, {"If-Match", `"7.1"`}}, wantStatus: 412},
 		{name: "weak If-Match", method: "PATCH", path: fmt.Sprintf("/products/%d", pid), body: `{"stock":2}`,
-			headers: []header{asWriter, jsonBody, {"If-Match", `W/"1"`}}, wantStatus: 412},
+			headers: []header{asWriter, jsonBody, {"If-Match", `W/"1.1"`}}, wantStatus: 412},
 
 		{name: "text body", method: "POST", path: "/categories", body: `{"name":"X"}`,
 			headers: []header{asWriter, {"Content-Type", "text/plain"}}, wantStatus: 415},

@@ -63,7 +63,16 @@ func backends(t *testing.T) (map[string]string, *proxy) {
 // stops it when the test ends.
 func startAPI(t *testing.T) *service {
 	t.Helper()
+	return startAPIWith(t, nil)
+}
+
+// startAPIWith is startAPI with some variables of the environment set.
+func startAPIWith(t *testing.T, env map[string]string) *service {
+	t.Helper()
 	vars, px := backends(t)
+	for k, v := range env {
+		vars[k] = v
+	}
 	c, err := bootstrap.LoadConfig("api", func(k string) string { return vars[k] })
 	if err != nil {
 		t.Fatal(err)

@@ -25,8 +25,8 @@ func TestProductLifecycle(t *testing.T) {
 		if loc := created.header.Get("Location"); loc != "/products/"+strconv.FormatInt(id, 10) {
 			t.Fatalf("Location %q", loc)
 		}
-		if etag := created.header.Get("ETag"); etag != `"1"` {
-			t.Fatalf("ETag %q, want \"1\"", etag)
+		if etag := created.header.Get("ETag"); etag != `"1.1"` {
+			t.Fatalf("ETag %q, want \"1.1\"", etag)
 		}
 		want := map[string]any{"id": float64(id), "sku": "BK-0042", "name": "Go in Action", "description": nil,
 			"price": "19.99", "stock": float64(7), "categoryId": float64(books),
@@ -48,30 +48,33 @@ func TestProductLifecycle(t *testing.T) {
 
 		path := "/products/" + strconv.FormatInt(id, 10)
 		got := h.must(200, req{method: "GET", path: path})
-		if got.header.Get("ETag") != `"1"` || got.json(t)["name"] != "Go in Action" {
+		if got.header.Get("ETag") != `"1.1"` || got.json(t)["name"] != "Go in Action" {
 			t.Fatalf("get: %s %s", got.header.Get("ETag"), got.body)
 		}
-		nm := h.must(304, req{method: "GET", path: path, header: map[string]string{"If-None-Match": `"1"`}})
-		if len(nm.body) != 0 || nm.header.Get("ETag") != `"1"` {
+		nm := h.must(304, req{method: "GET", path: path, header: map[string]string{"If-None-Match": `"1.1"`}})
+		if len(nm.body) != 0 || nm.header.Get("ETag") != `"1.1"` {
 			t.Fatalf("304 with body %q or ETag %q", nm.body, nm.header.Get("ETag"))
 		}
-		h.must(304, req{method: "GET", path: path, header: map[string]string{"If-None-Match": `"7", W/"1"`}})
-		h.must(200, req{method: "GET", path: path, header: map[string]string{"If-None-Match": `"2"`}})
+		h.must(304, req{method: "GET", path: path, header: map[string]string{"If-None-Match": `"7.1", W/"1.1"`}})
+		h.must(200, req{method: "GET", path: path, header: map[string]string{"If-None-Match": `"2.1"`}})
+		h.must(200, req{method: "GET", path: path, header: map[string]string{"If-None-Match": `"1"`}})
 
 		// A merge patch: description set, sku cleared, price as a string.
 		patched := h.must(200, req{method: "PATCH", path: path, key: bobSecret,
 			body:   `{"description":"A book","sku":null,"price":"25"}`,
-			header: map[string]string{"Content-Type": "application/merge-patch+json", "If-Match": `"1"`}}).json(t)
+			header: map[string]string{"Content-Type": "application/merge-patch+json", "If-Match": `"1.1"`}}).json(t)
 		if patched["description"] != "A book" || patched["sku"] != nil || patched["price"] != "25.00" ||
 			patched["version"] != float64(2) || patched["name"] != "Go in Action" {
 			t.Fatalf("patched: %v", patched)
 		}
 		h.must(412, req{method: "PATCH", path: path, key: aliceSecret, body: `{"stock":1}`,
-			header: map[string]string{"If-Match": `"1"`}})
+			header: map[string]string{"If-Match": `"1.1"`}})
 		h.must(412, req{method: "PATCH", path: path, key: aliceSecret, body: `{"stock":1}`,
-			header: map[string]string{"If-Match": `W/"2"`}})
-		h.must(200, req{method: "PATCH", path: path, key: aliceSecret, body: `{"stock":1}`,
+			header: map[string]string{"If-Match": `W/"2.1"`}})
+		h.must(412, req{method: "PATCH", path: path, key: aliceSecret, body: `{"stock":1}`,
 			header: map[string]string{"If-Match": `"2"`}})
+		h.must(200, req{method: "PATCH", path: path, key: aliceSecret, body: `{"stock":1}`,
+			header: map[string]string{"If-Match": `"2.1"`}})
 		h.must(200, req{method: "PATCH", path: path, key: aliceSecret, body: `{}`,
 			header: map[string]string{"If-None-Match": "*"}})
 
@@ -95,6 +98,47 @@ func TestProductLifecycle(t *testing.T) {
 		h.must(404, req{method: "GET", path: path})
 		h.must(404, req{method: "PATCH", path: path, key: aliceSecret, body: `{"stock":1}`})
 		h.must(404, req{method: "DELETE", path: path, key: aliceSecret})
+	})
+}
+
+// A product's ETag covers the category it embeds (the cache-less twin of
+// the e2e test of the same name).
+func TestProductETagCoversItsCategory(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, open openStore) {
+		h := newHarnessOver(t, open(t))
+		books := h.createCategory("Books")
+		other := h.createCategory("Games")
+		created := h.must(201, req{method: "POST", path: "/products", key: aliceSecret,
+			body: fmt.Sprintf(`{"name":"Go in Action","price":"19.99","categoryId":%d}`, books)})
+		path := "/products/" + strconv.FormatInt(int64(created.json(t)["id"].(float64)), 10)
+		t1 := h.must(200, req{method: "GET", path: path}).header.Get("ETag")
+		h.must(304, req{method: "GET", path: path, header: map[string]string{"If-None-Match": t1}})
+
+		// Renaming another category changes nothing here.
+		h.must(200, req{method: "PATCH", path: "/categories/" + strconv.FormatInt(other, 10), key: aliceSecret, body: `{"name":"Toys"}`})
+		h.must(304, req{method: "GET", path: path, header: map[string]string{"If-None-Match": t1}})
+
+		h.must(200, req{method: "PATCH", path: "/categories/" + strconv.FormatInt(books, 10), key: aliceSecret, body: `{"name":"Novels"}`})
+		got := h.must(200, req{method: "GET", path: path, header: map[string]string{"If-None-Match": t1}})
+		t2 := got.header.Get("ETag")
+		if name := got.json(t)["category"].(map[string]any)["name"]; name != "Novels" || t2 == t1 || t2 != `"1.2"` {
+			t.Fatalf("after the rename: category %v, ETag %s (before: %s); want Novels, \"1.2\"", name, t2, t1)
+		}
+		h.must(412, req{method: "PATCH", path: path, key: aliceSecret, body: `{"stock":5}`,
+			header: map[string]string{"If-Match": t1}})
+		patched := h.must(200, req{method: "PATCH", path: path, key: aliceSecret, body: `{"stock":5}`,
+			header: map[string]string{"If-Match": t2}})
+		if patched.header.Get("ETag") != `"2.2"` || patched.json(t)["stock"] != float64(5) {
+			t.Fatalf("PATCH with the current tag: ETag %s, %s", patched.header.Get("ETag"), patched.body)
+		}
+
+		// Moving the product to another category moves its own version.
+		moved := h.must(200, req{method: "PATCH", path: path, key: aliceSecret,
+			body: fmt.Sprintf(`{"categoryId":%d}`, other), header: map[string]string{"If-Match": `"2.2"`}})
+		if moved.header.Get("ETag") != `"3.2"` || moved.json(t)["category"].(map[string]any)["name"] != "Toys" {
+			t.Fatalf("moved: ETag %s, %s", moved.header.Get("ETag"), moved.body)
+		}
 	})
 }
 

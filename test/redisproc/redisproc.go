@@ -1,13 +1,16 @@
 // Package redisproc runs a private redis-server for tests that must hurt
-// Redis: freeze it (SIGSTOP), thaw it, kill it and start it again empty. It
-// never touches a shared Redis. It is test support only and imports nothing
-// of the module.
+// or reconfigure Redis: start it with settings of their own (a small
+// maxmemory that evicts), freeze it (SIGSTOP), thaw it, kill it and start it
+// again empty. It never touches a shared Redis. It is test support only and
+// imports nothing of the module.
 package redisproc
 
 import (
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"syscall"
@@ -22,16 +25,30 @@ type Server struct {
 	mu   sync.Mutex
 	cmd  *exec.Cmd
 	dir  string
+	args []string // the settings of the options, kept for Restart
 }
 
-// Start runs a fresh redis-server and stops it when the test ends. A missing
-// redis-server binary fails the test with a clear message.
-func Start(t testing.TB) *Server {
+// Option configures the server Start runs.
+type Option func(*Server)
+
+// With sets a redis.conf directive on the command line, after the defaults
+// (no persistence, maxmemory-policy noeviction), so it overrides them:
+// With("maxmemory", "4mb"), With("maxmemory-policy", "allkeys-lru").
+func With(name string, values ...string) Option {
+	return func(s *Server) { s.args = append(append(s.args, "--"+name), values...) }
+}
+
+// Start runs a fresh redis-server with opts and stops it when the test
+// ends. A missing redis-server binary fails the test with a clear message.
+func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Fatalf("redisproc: redis-server is not installed; these tests need it on PATH: %v", err)
 	}
 	s := &Server{t: t, Port: freePort(t), dir: t.TempDir()}
+	for _, o := range opts {
+		o(s)
+	}
 	s.start()
 	t.Cleanup(s.Kill)
 	return s
@@ -45,10 +62,17 @@ func (s *Server) URL() string { return "redis://" + s.Addr() + "/0" }
 
 func (s *Server) start() {
 	s.t.Helper()
-	cmd := exec.Command("redis-server",
+	args := append([]string{
 		"--port", strconv.Itoa(s.Port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--dir", s.dir,
-		"--maxmemory-policy", "noeviction", "--protected-mode", "no")
+		"--maxmemory-policy", "noeviction", "--protected-mode", "no"}, s.args...)
+	cmd := exec.Command("redis-server", args...)
+	out, err := os.Create(s.logFile())
+	if err != nil {
+		s.t.Fatalf("redisproc: %v", err)
+	}
+	defer out.Close() // the child keeps its own descriptor
+	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		s.t.Fatalf("redisproc: start redis-server: %v", err)
@@ -64,11 +88,16 @@ func (s *Server) start() {
 			return
 		}
 		if time.Now().After(deadline) {
-			s.t.Fatalf("redisproc: redis-server on %s did not answer: %v", s.Addr(), err)
+			log, _ := os.ReadFile(s.logFile())
+			s.t.Fatalf("redisproc: redis-server on %s did not answer: %v\n%s", s.Addr(), err, log)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// logFile holds the server's output, read when it does not start (a
+// setting it refuses).
+func (s *Server) logFile() string { return filepath.Join(s.dir, "redis.log") }
 
 func (s *Server) signal(sig syscall.Signal) {
 	s.mu.Lock()

@@ -1,0 +1,81 @@
+package cache
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/etalase/etalase/test/sentinelproc"
+)
+
+// sentinelEnv points etalase at a Sentinel deployment; the URL carries no
+// address that is used, only the database and options.
+func sentinelEnv(d *sentinelproc.Deployment, extra map[string]string) map[string]string {
+	env := map[string]string{
+		"REDIS_MODE":   "sentinel",
+		"REDIS_ADDRS":  strings.Join(d.SentinelAddrs(), ","),
+		"REDIS_MASTER": sentinelproc.MasterName,
+		"REDIS_URL":    "redis://127.0.0.1/0",
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	return env
+}
+
+// TestSentinelFailoverUnderLoad fails the cache's Redis over in the middle
+// of the two-process stale checker: gracefully (SENTINEL FAILOVER, where the
+// old master goes on acknowledging writes until the sentinels reconfigure
+// it, then forgets them), and by killing the master while its replica lags
+// (frozen), so that what the master acknowledged alone is gone. No read may
+// return what an acknowledged write replaced, and no request may fail; with
+// the shared cache only and with the in-process tier, whose subscriptions
+// must follow the master.
+func TestSentinelFailoverUnderLoad(t *testing.T) {
+	for _, tier := range []struct {
+		name string
+		env  map[string]string
+	}{{"shared", nil}, {"local", localTier}} {
+		t.Run("graceful/"+tier.name, func(t *testing.T) {
+			d := sentinelproc.Start(t)
+			c := startCluster(t, 2, sentinelEnv(d, tier.env))
+			st := runLoad(t, c, 16*time.Second, map[time.Duration]func(){
+				3 * time.Second: func() {
+					old := d.Master()
+					begin := time.Now()
+					now := d.Failover()
+					t.Logf("failover from %s to %s in %v", old.Addr(), now.Addr(), time.Since(begin))
+					// Until the sentinels turn the old master into a replica
+					// of the new one (they look every 10 s), no write has a
+					// replica to acknowledge it and every write bumps the
+					// epoch: the window the cache is bypassed in.
+					d.WaitReplicas(now, 1, 30*time.Second)
+					t.Logf("the new master has a replica %v after the failover began", time.Since(begin))
+				},
+			})
+			t.Logf("SENTINEL FAILOVER at 3s of 16s: %v", st)
+			st.check(t)
+		})
+		t.Run("kill-lagging/"+tier.name, func(t *testing.T) {
+			d := sentinelproc.Start(t)
+			c := startCluster(t, 2, sentinelEnv(d, tier.env))
+			st := runLoad(t, c, 16*time.Second, map[time.Duration]func(){
+				3 * time.Second: func() {
+					old, replica := d.Nodes[0], d.Nodes[1]
+					replica.Freeze()
+					time.Sleep(600 * time.Millisecond) // writes the replica never sees
+					old.Kill()
+					replica.Thaw()
+					begin := time.Now()
+					now := d.WaitNewMaster(old, 30*time.Second)
+					t.Logf("master %s killed while %s lagged; %s promoted after %v", old.Addr(), replica.Addr(), now.Addr(), time.Since(begin))
+					old.RestartAsReplicaOf(now)
+					d.WaitReplicas(now, 1, 30*time.Second)
+					t.Logf("the new master has a replica %v after the kill", time.Since(begin))
+				},
+			})
+			t.Logf("master killed at 3.6s of 16s, replica frozen from 3s: %v", st)
+			st.check(t)
+		})
+	}
+}
