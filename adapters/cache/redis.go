@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -103,9 +105,35 @@ func (r *Redis) replicated(wait *redis.Cmd) error {
 }
 
 // Server names the Redis server the client now talks to (its run id),
-// which changes when a failover moves the client to another server.
+// which changes when a failover moves the client to another server. On a
+// cluster, where INFO reaches one node at random, it names every master
+// (address and run id, sorted): a master restarted or replaced by a
+// replica changes the name.
 func (r *Redis) Server(ctx context.Context) (string, error) {
-	info, err := r.client.Info(ctx, "server").Result()
+	if r.cluster == nil {
+		return runID(ctx, r.client)
+	}
+	var (
+		mu      sync.Mutex
+		masters []string
+	)
+	err := r.cluster.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+		id, err := runID(ctx, m)
+		mu.Lock()
+		masters = append(masters, m.Options().Addr+"="+id)
+		mu.Unlock()
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	slices.Sort(masters)
+	return strings.Join(masters, ","), nil
+}
+
+// runID returns the run id a server's INFO reports.
+func runID(ctx context.Context, c redis.Cmdable) (string, error) {
+	info, err := c.Info(ctx, "server").Result()
 	if err != nil {
 		return "", fmt.Errorf("server identity: %w", err)
 	}

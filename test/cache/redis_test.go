@@ -2,6 +2,7 @@ package cache
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -115,6 +116,18 @@ func TestClusterLookupSpansNodes(t *testing.T) {
 	for i, g := range gens {
 		if again[i] <= first[i] {
 			t.Errorf("%s went from %d to %d, want it larger after a bump (or a loss)", g, first[i], again[i])
+		}
+	}
+
+	// The server's name, which the Guard compares to notice a failover, is
+	// every master's: stable while they stay, whichever node INFO reaches.
+	name, err := c.Server(ctx)
+	if err != nil || strings.Count(name, "=") != clusterproc.Masters {
+		t.Fatalf("Server() = %q (%v), want one address=run_id per master", name, err)
+	}
+	for i := 0; i < 5; i++ {
+		if again, err := c.Server(ctx); err != nil || again != name {
+			t.Fatalf("Server() = %q (%v), then %q: it must not change while the masters stay", name, err, again)
 		}
 	}
 
