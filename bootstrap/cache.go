@@ -92,10 +92,12 @@ func newCacheRedis(lc fx.Lifecycle, c Config) (*cacheRedis, error) {
 
 // newRedisCache is the cache on its client. Behind Sentinel every bump
 // waits for a replica's acknowledgement: a failover promotes a replica, and
-// a bump only the old master held would be forgotten with it.
+// a bump only the old master held would be forgotten with it. The cache's
+// own mode decides: a cache on Cluster beside a queue on Sentinel has no
+// replica to wait for.
 func newRedisCache(r *cacheRedis, c Config) *cache.Redis {
 	cfg := cache.RedisConfig{}
-	if c.RedisMode == RedisSentinel {
+	if c.CacheRedisMode == RedisSentinel {
 		cfg.Replicas = 1
 	}
 	return cache.NewRedisWith(r.UniversalClient, cfg)
