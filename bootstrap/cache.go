@@ -38,7 +38,7 @@ type HTTPHooks struct {
 }
 
 // CacheModule provides the cache of the API: with CACHE_ENABLED a Guard
-// over Redis (CACHE_REDIS_URL) or, when dev fell back, over memory, with
+// over Redis (CACHE_REDIS_URL in CACHE_REDIS_MODE) or, when dev fell back, over memory, with
 // the cache epoch in PostgreSQL (or memory); and always the HTTP hooks
 // (metrics, the response cache, which says BYPASS when the cache is off)
 // and the pool statistics collectors.
@@ -82,7 +82,7 @@ func cacheRedisURL(raw string) string {
 type cacheRedis struct{ redis.UniversalClient }
 
 func newCacheRedis(lc fx.Lifecycle, c Config) (*cacheRedis, error) {
-	client, err := NewRedisClient(cacheRedisURL(c.CacheRedisURL), c.RedisMode, c.RedisAddrs)
+	client, err := NewRedisClient(cacheRedisURL(c.CacheRedisURL), c.CacheRedisMode, c.CacheRedisAddrs)
 	if err != nil {
 		return nil, fmt.Errorf("CACHE_REDIS_URL: %w", err)
 	}
@@ -98,10 +98,12 @@ func newCacheEpoch(pool *pgxpool.Pool, c Config) *postgres.CacheEpoch {
 
 // newRedisCache is the cache on its client. Behind Sentinel every bump
 // waits for a replica's acknowledgement: a failover promotes a replica, and
-// a bump only the old master held would be forgotten with it.
+// a bump only the old master held would be forgotten with it. The cache's
+// own mode decides: a cache on Cluster beside a queue on Sentinel has no
+// replica to wait for.
 func newRedisCache(r *cacheRedis, c Config) *cache.Redis {
 	cfg := cache.RedisConfig{}
-	if c.RedisMode == RedisSentinel {
+	if c.CacheRedisMode == RedisSentinel {
 		cfg.Replicas = 1
 	}
 	return cache.NewRedisWith(r.UniversalClient, cfg)

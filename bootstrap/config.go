@@ -51,6 +51,11 @@ type Config struct {
 	CacheRedisURL     string
 	RedisMode         string
 	RedisAddrs        []string
+	// CacheRedisMode and CacheRedisAddrs are the cache Redis's topology,
+	// the queue's unless CACHE_REDIS_MODE or CACHE_REDIS_ADDRS say otherwise
+	// (the cache on Cluster, the queue on a single Redis or Sentinel).
+	CacheRedisMode  string
+	CacheRedisAddrs []string
 	// RedisAllowEviction lets the commands start on a queue Redis whose
 	// maxmemory-policy may drop keys (jobs), which they refuse otherwise.
 	RedisAllowEviction bool
@@ -107,6 +112,15 @@ func LoadConfig(command string, getenv func(string) string) (Config, error) {
 	c.CacheRedisURL, _ = r.url("CACHE_REDIS_URL", c.RedisURL, "redis", "rediss", "unix")
 	c.RedisMode = r.oneOf("REDIS_MODE", RedisSingle, RedisSingle, RedisCluster, RedisSentinel)
 	c.RedisAddrs = r.list("REDIS_ADDRS")
+	c.CacheRedisMode = r.oneOf("CACHE_REDIS_MODE", c.RedisMode, RedisSingle, RedisCluster, RedisSentinel)
+	c.CacheRedisAddrs = r.list("CACHE_REDIS_ADDRS")
+	if c.CacheRedisAddrs == nil && r.err == nil {
+		if c.CacheRedisMode != c.RedisMode && c.CacheRedisMode != RedisSingle {
+			// Cluster nodes and sentinels are never the same addresses.
+			r.fail("CACHE_REDIS_ADDRS", "CACHE_REDIS_MODE=%s differs from REDIS_MODE=%s: give the cache its own addresses", c.CacheRedisMode, c.RedisMode)
+		}
+		c.CacheRedisAddrs = c.RedisAddrs
+	}
 	c.RedisAllowEviction = r.boolean("REDIS_ALLOW_EVICTION", false)
 	c.CacheTTL = r.duration("CACHE_TTL", DefaultCacheTTL, time.Second)
 	c.CacheEnabled = r.boolean("CACHE_ENABLED", true)
@@ -132,21 +146,33 @@ func LoadConfig(command string, getenv func(string) string) (Config, error) {
 			return Config{}, &ConfigError{v.name, "not a valid PostgreSQL connection URL"}
 		}
 	}
-	if c.RedisMode != RedisSingle && len(c.RedisAddrs) == 0 {
-		return Config{}, &ConfigError{"REDIS_ADDRS", "REDIS_MODE=" + c.RedisMode + " needs a comma list of addresses"}
-	}
-	if c.CacheLocalEntries > 0 && c.RedisMode == RedisCluster {
+	if c.CacheLocalEntries > 0 && c.CacheRedisMode == RedisCluster {
 		// Cluster relays PUBLISH between nodes after answering it, so the
 		// in-process tier's freshness argument does not hold there.
-		return Config{}, &ConfigError{"CACHE_LOCAL_ENTRIES", "the in-process tier needs REDIS_MODE single or sentinel"}
+		return Config{}, &ConfigError{"CACHE_LOCAL_ENTRIES", "the in-process tier needs CACHE_REDIS_MODE single or sentinel, not cluster"}
 	}
-	if master := strings.TrimSpace(getenv("REDIS_MASTER")); master != "" {
-		c.RedisURL = withMaster(c.RedisURL, master)
-		c.CacheRedisURL = withMaster(c.CacheRedisURL, master)
+	queueMaster := strings.TrimSpace(getenv("REDIS_MASTER"))
+	if queueMaster != "" {
+		c.RedisURL = withMaster(c.RedisURL, queueMaster)
 	}
-	for _, v := range []struct{ name, url string }{{"REDIS_URL", c.RedisURL}, {"CACHE_REDIS_URL", c.CacheRedisURL}} {
-		if _, err := redisOptions(v.url, c.RedisMode, c.RedisAddrs); err != nil {
-			return Config{}, &ConfigError{v.name, err.Error()}
+	switch cacheMaster := strings.TrimSpace(getenv("CACHE_REDIS_MASTER")); {
+	case cacheMaster != "":
+		c.CacheRedisURL = withMaster(c.CacheRedisURL, cacheMaster)
+	case queueMaster != "" && c.CacheRedisMode == RedisSentinel:
+		// The queue's master name is the cache's only where it can apply.
+		c.CacheRedisURL = withMaster(c.CacheRedisURL, queueMaster)
+	}
+	for _, v := range []struct {
+		vars  redisVars
+		url   string
+		mode  string
+		addrs []string
+	}{
+		{queueRedisVars, c.RedisURL, c.RedisMode, c.RedisAddrs},
+		{cacheRedisVars, c.CacheRedisURL, c.CacheRedisMode, c.CacheRedisAddrs},
+	} {
+		if err := checkRedis(v.vars, v.url, v.mode, v.addrs); err != nil {
+			return Config{}, err
 		}
 	}
 	if len(c.APIKeys) == 0 {
@@ -163,6 +189,34 @@ func LoadConfig(command string, getenv func(string) string) (Config, error) {
 		}
 	}
 	return c, nil
+}
+
+// redisVars names the variables of one Redis client, for errors.
+type redisVars struct{ url, mode, addrs, master string }
+
+var (
+	queueRedisVars = redisVars{"REDIS_URL", "REDIS_MODE", "REDIS_ADDRS", "REDIS_MASTER"}
+	cacheRedisVars = redisVars{"CACHE_REDIS_URL", "CACHE_REDIS_MODE", "CACHE_REDIS_ADDRS", "CACHE_REDIS_MASTER"}
+)
+
+// checkRedis checks one client's settings, naming the variable to fix.
+func checkRedis(v redisVars, rawURL, mode string, addrs []string) error {
+	if mode != RedisSingle && len(addrs) == 0 {
+		return &ConfigError{v.addrs, v.mode + "=" + mode + " needs a comma list of addresses"}
+	}
+	if mode == RedisSentinel && !hasMaster(rawURL) {
+		return &ConfigError{v.url, v.mode + "=sentinel needs a master name: set " + v.master + " or ?master= in " + v.url}
+	}
+	if _, err := redisOptions(rawURL, mode, addrs); err != nil {
+		return &ConfigError{v.url, err.Error()}
+	}
+	return nil
+}
+
+// hasMaster reports whether a Redis URL names a sentinel master.
+func hasMaster(rawURL string) bool {
+	u, err := url.Parse(rawURL)
+	return err == nil && u.Query().Get(masterParam) != ""
 }
 
 // withMaster adds the sentinel master name to a Redis URL that has none.
@@ -190,9 +244,9 @@ func generateKey() (Key, error) {
 // String prints the configuration with passwords and key secrets masked.
 func (c Config) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "HTTP_ADDR=%s DATABASE_URL=%s DATABASE_DIRECT_URL=%s REDIS_URL=%s CACHE_REDIS_URL=%s REDIS_MODE=%s REDIS_ADDRS=%s REDIS_ALLOW_EVICTION=%t",
+	fmt.Fprintf(&b, "HTTP_ADDR=%s DATABASE_URL=%s DATABASE_DIRECT_URL=%s REDIS_URL=%s CACHE_REDIS_URL=%s REDIS_MODE=%s REDIS_ADDRS=%s CACHE_REDIS_MODE=%s CACHE_REDIS_ADDRS=%s REDIS_ALLOW_EVICTION=%t",
 		c.HTTPAddr, RedactURL(c.DatabaseURL), RedactURL(c.DatabaseDirectURL), RedactURL(c.RedisURL), RedactURL(c.CacheRedisURL),
-		c.RedisMode, strings.Join(c.RedisAddrs, ","), c.RedisAllowEviction)
+		c.RedisMode, strings.Join(c.RedisAddrs, ","), c.CacheRedisMode, strings.Join(c.CacheRedisAddrs, ","), c.RedisAllowEviction)
 	fmt.Fprintf(&b, " CACHE_TTL=%s CACHE_ENABLED=%t CACHE_LOCAL_ENTRIES=%d CACHE_LOCAL_WINDOW=%s REPORT_DELAY=%s WORKER_CONCURRENCY=%d",
 		c.CacheTTL, c.CacheEnabled, c.CacheLocalEntries, c.CacheLocalWindow, c.ReportDelay, c.WorkerConcurrency)
 	fmt.Fprintf(&b, " API_KEYS=%s ADMIN_KEYS=%s LOG_LEVEL=%s LOG_FORMAT=%s SHUTDOWN_TIMEOUT=%s",

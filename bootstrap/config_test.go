@@ -29,6 +29,8 @@ func TestLoadConfigDefaults(t *testing.T) {
 		{"RedisURL", c.RedisURL, DefaultRedisURL},
 		{"CacheRedisURL", c.CacheRedisURL, DefaultRedisURL},
 		{"RedisMode", c.RedisMode, "single"},
+		{"CacheRedisMode", c.CacheRedisMode, "single"},
+		{"CacheRedisAddrs", len(c.CacheRedisAddrs), 0},
 		{"RedisAllowEviction", c.RedisAllowEviction, false},
 		{"CacheTTL", c.CacheTTL, 60 * time.Second},
 		{"CacheEnabled", c.CacheEnabled, true},
@@ -126,6 +128,16 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"cluster without addrs", "api", map[string]string{keys: "a:b", "REDIS_MODE": "cluster"}, "REDIS_ADDRS"},
 		{"sentinel without master", "api", map[string]string{keys: "a:b", "REDIS_MODE": "sentinel",
 			"REDIS_ADDRS": "s1:26379"}, "REDIS_URL"},
+		{"bad cache mode", "api", map[string]string{keys: "a:b", "CACHE_REDIS_MODE": "ring"}, "CACHE_REDIS_MODE"},
+		{"cache cluster without addrs", "api", map[string]string{keys: "a:b", "CACHE_REDIS_MODE": "cluster"}, "CACHE_REDIS_ADDRS"},
+		{"cache cluster with the sentinels' addrs", "api", map[string]string{keys: "a:b", "REDIS_MODE": "sentinel",
+			"REDIS_ADDRS": "s1:26379", "REDIS_MASTER": "m", "CACHE_REDIS_MODE": "cluster"}, "CACHE_REDIS_ADDRS"},
+		{"cache sentinel without master", "api", map[string]string{keys: "a:b", "CACHE_REDIS_MODE": "sentinel",
+			"CACHE_REDIS_ADDRS": "s1:26379"}, "CACHE_REDIS_URL"},
+		{"cache cluster with a db", "api", map[string]string{keys: "a:b", "CACHE_REDIS_URL": "redis://:hunter2@x/3",
+			"CACHE_REDIS_MODE": "cluster", "CACHE_REDIS_ADDRS": "a:7000"}, "CACHE_REDIS_URL"},
+		{"local tier on a cache cluster", "api", map[string]string{keys: "a:b", "CACHE_LOCAL_ENTRIES": "10",
+			"CACHE_REDIS_MODE": "cluster", "CACHE_REDIS_ADDRS": "a:7000,b:7001"}, "CACHE_LOCAL_ENTRIES"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -222,6 +234,68 @@ func TestRedisMasterFromEnvironment(t *testing.T) {
 	}
 	if o.MasterName != "mymaster" || len(o.Addrs) != 2 {
 		t.Fatalf("master=%q addrs=%v", o.MasterName, o.Addrs)
+	}
+}
+
+// TestCacheRedisTopology puts the cache on a cluster and the queue on
+// sentinels, with each master name going where it applies.
+func TestCacheRedisTopology(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name                     string
+		vars                     map[string]string
+		queueMode, cacheMode     string
+		queueAddrs, cacheAddrs   []string
+		queueMaster, cacheMaster string
+	}{
+		{"cache inherits the queue's", map[string]string{
+			"REDIS_MODE": "sentinel", "REDIS_ADDRS": "s1:26379,s2:26379", "REDIS_MASTER": "q"},
+			"sentinel", "sentinel", []string{"s1:26379", "s2:26379"}, []string{"s1:26379", "s2:26379"}, "q", "q"},
+		{"cache on cluster, queue on sentinel", map[string]string{
+			"REDIS_MODE": "sentinel", "REDIS_ADDRS": "s1:26379", "REDIS_MASTER": "q",
+			"CACHE_REDIS_MODE": "cluster", "CACHE_REDIS_ADDRS": "n1:7000, n2:7001, n3:7002"},
+			"sentinel", "cluster", []string{"s1:26379"}, []string{"n1:7000", "n2:7001", "n3:7002"}, "q", ""},
+		{"cache on its own sentinel master", map[string]string{
+			"REDIS_MODE": "sentinel", "REDIS_ADDRS": "s1:26379", "REDIS_MASTER": "q", "CACHE_REDIS_MASTER": "c"},
+			"sentinel", "sentinel", []string{"s1:26379"}, []string{"s1:26379"}, "q", "c"},
+		{"cache on cluster, queue single", map[string]string{
+			"CACHE_REDIS_MODE": "cluster", "CACHE_REDIS_ADDRS": "n1:7000"},
+			"single", "cluster", []string{"127.0.0.1:6379"}, []string{"n1:7000"}, "", ""},
+		{"in-process tier on a single cache beside a cluster queue", map[string]string{
+			"REDIS_MODE": "cluster", "REDIS_ADDRS": "n1:7000", "CACHE_LOCAL_ENTRIES": "100",
+			"CACHE_REDIS_MODE": "single", "CACHE_REDIS_URL": "redis://cache:6379/0"},
+			"cluster", "single", []string{"n1:7000"}, []string{"cache:6379"}, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := LoadConfig("worker", env(tt.vars))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.RedisMode != tt.queueMode || c.CacheRedisMode != tt.cacheMode {
+				t.Fatalf("modes = %s, %s; want %s, %s", c.RedisMode, c.CacheRedisMode, tt.queueMode, tt.cacheMode)
+			}
+			q, err := redisOptions(c.RedisURL, c.RedisMode, c.RedisAddrs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ch, err := redisOptions(c.CacheRedisURL, c.CacheRedisMode, c.CacheRedisAddrs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(q.Addrs, ",") != strings.Join(tt.queueAddrs, ",") || q.MasterName != tt.queueMaster {
+				t.Errorf("queue: addrs %v master %q, want %v %q", q.Addrs, q.MasterName, tt.queueAddrs, tt.queueMaster)
+			}
+			if strings.Join(ch.Addrs, ",") != strings.Join(tt.cacheAddrs, ",") || ch.MasterName != tt.cacheMaster ||
+				ch.IsClusterMode != (tt.cacheMode == "cluster") {
+				t.Errorf("cache: addrs %v master %q cluster %t, want %v %q %s", ch.Addrs, ch.MasterName, ch.IsClusterMode,
+					tt.cacheAddrs, tt.cacheMaster, tt.cacheMode)
+			}
+			if s := c.String(); !strings.Contains(s, "CACHE_REDIS_MODE="+tt.cacheMode) {
+				t.Errorf("String() lacks the cache's mode: %s", s)
+			}
+		})
 	}
 }
 

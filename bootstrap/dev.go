@@ -60,7 +60,7 @@ func prepareDev(ctx context.Context, c Config, log *zap.Logger) (Fallback, error
 			return fb, fmt.Errorf("migrate: %s", Redact(err.Error(), c.DatabaseDirectURL))
 		}
 	}
-	if !c.RedisURLSet && c.RedisMode == RedisSingle && !reachable(ctx, redisAddr(c.RedisURL)) {
+	if !c.RedisURLSet && c.RedisMode == RedisSingle && c.CacheRedisMode == RedisSingle && !reachable(ctx, redisAddr(c.RedisURL)) {
 		fb.Redis = true
 		log.Warn("REDIS IS UNREACHABLE: dev runs with an in-process cache and an in-memory job queue",
 			zap.String("redis", RedactURL(c.RedisURL)))

@@ -25,7 +25,8 @@ const masterParam = "master"
 // password, database, TLS for rediss://, go-redis query options). In cluster
 // and sentinel mode the addresses come from addrs and the credentials and
 // options from rawURL; sentinel mode needs the master name as
-// ?master=name in the URL (REDIS_MASTER is folded in by LoadConfig).
+// ?master=name in the URL (LoadConfig folds REDIS_MASTER and
+// CACHE_REDIS_MASTER in).
 func NewRedisClient(rawURL, mode string, addrs []string) (redis.UniversalClient, error) {
 	opts, err := redisOptions(rawURL, mode, addrs)
 	if err != nil {
@@ -78,7 +79,7 @@ func redisOptions(rawURL, mode string, addrs []string) (*redis.UniversalOptions,
 		}
 	case RedisCluster:
 		if len(addrs) == 0 {
-			return nil, errors.New("cluster mode needs REDIS_ADDRS")
+			return nil, errors.New("cluster mode needs a list of addresses")
 		}
 		if o.DB != 0 {
 			return nil, errors.New("cluster mode has only database 0")
@@ -87,10 +88,10 @@ func redisOptions(rawURL, mode string, addrs []string) (*redis.UniversalOptions,
 		opts.IsClusterMode = true
 	case RedisSentinel:
 		if len(addrs) == 0 {
-			return nil, errors.New("sentinel mode needs REDIS_ADDRS")
+			return nil, errors.New("sentinel mode needs a list of addresses")
 		}
 		if master == "" {
-			return nil, errors.New("sentinel mode needs a master name (REDIS_MASTER or ?master= in the URL)")
+			return nil, errors.New("sentinel mode needs a master name (?master= in the URL)")
 		}
 		opts.Addrs = addrs
 		opts.MasterName = master

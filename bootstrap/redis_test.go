@@ -33,7 +33,7 @@ func TestRedisOptions(t *testing.T) {
 			addrs: []string{"s1:26379"}, wantAddrs: []string{"s1:26379"}, wantPass: "pw", wantDB: 2, wantMaster: "mymaster"},
 		{name: "sentinel without master", url: "redis://x/0", mode: "sentinel", addrs: []string{"s1:26379"},
 			wantErr: "master name"},
-		{name: "cluster without addrs", url: "redis://x/0", mode: "cluster", wantErr: "REDIS_ADDRS"},
+		{name: "cluster without addrs", url: "redis://x/0", mode: "cluster", wantErr: "addresses"},
 		{name: "cluster with db", url: "redis://x/4", mode: "cluster", addrs: []string{"a:1"}, wantErr: "database 0"},
 		{name: "unknown mode", url: "redis://x/0", mode: "ring", wantErr: "unknown mode"},
 		{name: "bad scheme", url: "http://:pw@x/0", mode: "single", wantErr: "not a valid Redis URL"},

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -37,8 +39,10 @@ return n
 // cluster). Give the client short timeouts and no retries: a slow cache is
 // worth less than no cache.
 type Redis struct {
-	client  redis.UniversalClient
-	cluster bool // keys of one read may live on several nodes
+	client redis.UniversalClient
+	// cluster is client on Redis Cluster, where the keys of one read may
+	// live on several nodes; nil otherwise.
+	cluster *redis.ClusterClient
 	cfg     RedisConfig
 }
 
@@ -68,7 +72,7 @@ func NewRedis(client redis.UniversalClient) *Redis { return NewRedisWith(client,
 
 // NewRedisWith returns the cache on client, tuned by cfg.
 func NewRedisWith(client redis.UniversalClient, cfg RedisConfig) *Redis {
-	_, cluster := client.(*redis.ClusterClient)
+	cluster, _ := client.(*redis.ClusterClient)
 	if cfg.ReplicaTimeout <= 0 {
 		cfg.ReplicaTimeout = DefaultReplicaTimeout
 	}
@@ -101,9 +105,35 @@ func (r *Redis) replicated(wait *redis.Cmd) error {
 }
 
 // Server names the Redis server the client now talks to (its run id),
-// which changes when a failover moves the client to another server.
+// which changes when a failover moves the client to another server. On a
+// cluster, where INFO reaches one node at random, it names every master
+// (address and run id, sorted): a master restarted or replaced by a
+// replica changes the name.
 func (r *Redis) Server(ctx context.Context) (string, error) {
-	info, err := r.client.Info(ctx, "server").Result()
+	if r.cluster == nil {
+		return runID(ctx, r.client)
+	}
+	var (
+		mu      sync.Mutex
+		masters []string
+	)
+	err := r.cluster.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+		id, err := runID(ctx, m)
+		mu.Lock()
+		masters = append(masters, m.Options().Addr+"="+id)
+		mu.Unlock()
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	slices.Sort(masters)
+	return strings.Join(masters, ","), nil
+}
+
+// runID returns the run id a server's INFO reports.
+func runID(ctx context.Context, c redis.Cmdable) (string, error) {
+	info, err := c.Info(ctx, "server").Result()
 	if err != nil {
 		return "", fmt.Errorf("server identity: %w", err)
 	}
@@ -147,7 +177,7 @@ func (r *Redis) Read(ctx context.Context, key string, gens []string) ([]int64, [
 // missing key. Generations are parsed from the strings and only the entry
 // is copied into bytes, which a hit would otherwise pay for every key.
 func (r *Redis) get(ctx context.Context, keys []string) ([]any, error) {
-	if !r.cluster {
+	if r.cluster == nil {
 		return r.client.MGet(ctx, keys...).Result()
 	}
 	cmds := make([]*redis.StringCmd, len(keys))
@@ -218,8 +248,16 @@ func (r *Redis) Claim(ctx context.Context, key string, ttl time.Duration) (bool,
 	return ok, nil
 }
 
-// Ping reports whether Redis answers.
+// Ping reports whether Redis answers; on a cluster, whether every master
+// does. A cluster pings one node at random, and trusting the cache while
+// one master hangs would retire every entry (an epoch bump) each time a
+// bump to that master failed.
 func (r *Redis) Ping(ctx context.Context) error {
+	if r.cluster != nil {
+		return r.cluster.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+			return m.Ping(ctx).Err()
+		})
+	}
 	return r.client.Ping(ctx).Err()
 }
 

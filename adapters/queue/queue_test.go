@@ -9,13 +9,24 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/etalase/etalase/domain"
+	"github.com/etalase/etalase/test/clusterproc"
 	"github.com/etalase/etalase/test/redisproc"
 )
 
-func newRedis(t *testing.T) redis.UniversalClient {
+// topologies are the Redis deployments the queue is tested on.
+var topologies = []string{"single", "cluster"}
+
+// newRedis returns a client of a private Redis: one server, or a
+// three-master cluster, where asynq keeps each queue's keys in one slot.
+func newRedis(t *testing.T, topology string) redis.UniversalClient {
 	t.Helper()
-	srv := redisproc.Start(t)
-	rdb := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{srv.Addr()}})
+	opts := &redis.UniversalOptions{}
+	if topology == "cluster" {
+		opts.Addrs, opts.IsClusterMode = clusterproc.Start(t).Addrs(), true
+	} else {
+		opts.Addrs = []string{redisproc.Start(t).Addr()}
+	}
+	rdb := redis.NewUniversalClient(opts)
 	t.Cleanup(func() { rdb.Close() })
 	return rdb
 }
@@ -26,7 +37,15 @@ func job(id, typ string) domain.Job {
 
 func TestEnqueueKeepsOneCopyPerID(t *testing.T) {
 	t.Parallel()
-	rdb := newRedis(t)
+	for _, topology := range topologies {
+		t.Run(topology, func(t *testing.T) {
+			t.Parallel()
+			enqueueKeepsOneCopyPerID(t, newRedis(t, topology))
+		})
+	}
+}
+
+func enqueueKeepsOneCopyPerID(t *testing.T, rdb redis.UniversalClient) {
 	c := NewClient(rdb, Options{})
 	ctx := context.Background()
 	for _, j := range []domain.Job{job("report-1", domain.JobGenerateReport), job("report-1", domain.JobGenerateReport), job("report-2", domain.JobGenerateReport)} {
@@ -65,7 +84,15 @@ func TestEnqueueUnreachable(t *testing.T) {
 
 func TestInspector(t *testing.T) {
 	t.Parallel()
-	rdb := newRedis(t)
+	for _, topology := range topologies {
+		t.Run(topology, func(t *testing.T) {
+			t.Parallel()
+			inspector(t, newRedis(t, topology))
+		})
+	}
+}
+
+func inspector(t *testing.T, rdb redis.UniversalClient) {
 	ctx := context.Background()
 	c := NewClient(rdb, Options{})
 	for _, id := range []string{"report-1", "report-2", "report-3"} {

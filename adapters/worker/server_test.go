@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/etalase/etalase/domain"
+	"github.com/etalase/etalase/test/clusterproc"
 	"github.com/etalase/etalase/test/redisproc"
 )
 
@@ -59,71 +61,95 @@ func TestServerRunsJobs(t *testing.T) {
 		{"permanent error fails at once", "send-email", 99, errPermanent, 1, asynq.TaskStateArchived, false},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			srv := redisproc.Start(t)
-			rdb := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{srv.Addr()}})
-			t.Cleanup(func() { rdb.Close() })
-			core, logs := observer.New(zap.InfoLevel)
-			h := &scriptedHandler{failures: tc.failures, err: tc.err, done: make(chan struct{})}
-			reg := prometheus.NewRegistry()
-			metrics := NewMetrics(reg)
-			w := NewServer(rdb, Config{Concurrency: 2, RetryBase: 10 * time.Millisecond, RetryMax: 20 * time.Millisecond,
-				PollInterval: 10 * time.Millisecond, ForwardInterval: 100 * time.Millisecond}, h, isPermanent, zap.New(core), metrics)
-			if err := w.Start(); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(w.Shutdown)
+		for _, topology := range []string{"single", "cluster"} {
+			t.Run(topology+"/"+tc.name, func(t *testing.T) {
+				t.Parallel()
+				rdb := startRedis(t, topology)
+				core, logs := observer.New(zap.InfoLevel)
+				h := &scriptedHandler{failures: tc.failures, err: tc.err, done: make(chan struct{})}
+				reg := prometheus.NewRegistry()
+				metrics := NewMetrics(reg)
+				w := NewServer(rdb, Config{Concurrency: 2, RetryBase: 10 * time.Millisecond, RetryMax: 20 * time.Millisecond,
+					PollInterval: 10 * time.Millisecond, ForwardInterval: 100 * time.Millisecond}, h, isPermanent, zap.New(core), metrics)
+				if err := w.Start(); err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(w.Shutdown)
 
-			client := asynq.NewClientFromRedisClient(rdb)
-			if _, err := client.Enqueue(asynq.NewTask(tc.jobType, []byte(`{"reportId":1}`)),
-				asynq.TaskID("job-1"), asynq.Queue(domain.QueueReport), asynq.MaxRetry(4), asynq.Retention(time.Hour)); err != nil {
-				t.Fatal(err)
-			}
-			ins := asynq.NewInspectorFromRedisClient(rdb)
-			var info *asynq.TaskInfo
-			deadline := time.Now().Add(40 * time.Second)
-			for time.Now().Before(deadline) {
-				var err error
-				info, err = ins.GetTaskInfo(domain.QueueReport, "job-1")
-				if err == nil && info.State == tc.wantState {
-					break
+				client := asynq.NewClientFromRedisClient(rdb)
+				if _, err := client.Enqueue(asynq.NewTask(tc.jobType, []byte(`{"reportId":1}`)),
+					asynq.TaskID("job-1"), asynq.Queue(domain.QueueReport), asynq.MaxRetry(4), asynq.Retention(time.Hour)); err != nil {
+					t.Fatal(err)
 				}
-				time.Sleep(20 * time.Millisecond)
-			}
-			if info == nil || info.State != tc.wantState {
-				t.Fatalf("task = %+v, want state %v", info, tc.wantState)
-			}
-			h.mu.Lock()
-			attempts := append([]bool(nil), h.attempts...)
-			h.mu.Unlock()
-			if len(attempts) != tc.wantAttempts {
-				t.Fatalf("handler ran %d times, want %d", len(attempts), tc.wantAttempts)
-			}
-			if attempts[len(attempts)-1] != tc.wantFinal {
-				t.Errorf("final flag of the last attempt = %v, want %v", attempts[len(attempts)-1], tc.wantFinal)
-			}
-			if tc.wantState == asynq.TaskStateArchived && info.LastErr == "" {
-				t.Errorf("failed task has no last error")
-			}
-			if got := logs.FilterMessage("job started").Len(); got != tc.wantAttempts {
-				t.Errorf("%d 'job started' lines, want %d", got, tc.wantAttempts)
-			}
-			failed := tc.wantAttempts
-			if tc.wantState == asynq.TaskStateCompleted {
-				failed--
-				if logs.FilterMessage("job finished").Len() != 1 {
-					t.Errorf("no 'job finished' line")
+				ins := asynq.NewInspectorFromRedisClient(rdb)
+				var info *asynq.TaskInfo
+				deadline := time.Now().Add(40 * time.Second)
+				for time.Now().Before(deadline) {
+					var err error
+					info, err = ins.GetTaskInfo(domain.QueueReport, "job-1")
+					if err == nil && info.State == tc.wantState {
+						break
+					}
+					time.Sleep(20 * time.Millisecond)
 				}
-			}
-			if got := counterValue(t, metrics.failed, tc.jobType); int(got) != failed {
-				t.Errorf("failed metric = %v, want %d", got, failed)
-			}
-			if got := counterValue(t, metrics.retried, tc.jobType); int(got) != tc.wantAttempts-1 {
-				t.Errorf("retried metric = %v, want %d", got, tc.wantAttempts-1)
-			}
-		})
+				if info == nil || info.State != tc.wantState {
+					t.Fatalf("task = %+v, want state %v", info, tc.wantState)
+				}
+				h.mu.Lock()
+				attempts := append([]bool(nil), h.attempts...)
+				h.mu.Unlock()
+				if len(attempts) != tc.wantAttempts {
+					t.Fatalf("handler ran %d times, want %d", len(attempts), tc.wantAttempts)
+				}
+				if attempts[len(attempts)-1] != tc.wantFinal {
+					t.Errorf("final flag of the last attempt = %v, want %v", attempts[len(attempts)-1], tc.wantFinal)
+				}
+				if tc.wantState == asynq.TaskStateArchived && info.LastErr == "" {
+					t.Errorf("failed task has no last error")
+				}
+				if got := logs.FilterMessage("job started").Len(); got != tc.wantAttempts {
+					t.Errorf("%d 'job started' lines, want %d", got, tc.wantAttempts)
+				}
+				failed := tc.wantAttempts
+				if tc.wantState == asynq.TaskStateCompleted {
+					failed--
+					if logs.FilterMessage("job finished").Len() != 1 {
+						t.Errorf("no 'job finished' line")
+					}
+				}
+				if got := counterValue(t, metrics.failed, tc.jobType); int(got) != failed {
+					t.Errorf("failed metric = %v, want %d", got, failed)
+				}
+				if got := counterValue(t, metrics.retried, tc.jobType); int(got) != tc.wantAttempts-1 {
+					t.Errorf("retried metric = %v, want %d", got, tc.wantAttempts-1)
+				}
+				// asynq logs only warnings and errors, and of those only an
+				// archived job's is expected: on a cluster, a script that
+				// touched keys of two slots would show up here.
+				complaints := logs.FilterField(zap.String("component", "asynq")).Filter(func(e observer.LoggedEntry) bool {
+					return !strings.HasPrefix(e.Message, "Retry exhausted")
+				}).All()
+				if len(complaints) > 0 {
+					t.Errorf("asynq complained %d times, first: %s", len(complaints), complaints[0].Message)
+				}
+			})
+		}
 	}
+}
+
+// startRedis returns a client of a private Redis: one server, or a
+// three-master cluster, where asynq keeps each queue's keys in one slot.
+func startRedis(t *testing.T, topology string) redis.UniversalClient {
+	t.Helper()
+	opts := &redis.UniversalOptions{}
+	if topology == "cluster" {
+		opts.Addrs, opts.IsClusterMode = clusterproc.Start(t).Addrs(), true
+	} else {
+		opts.Addrs = []string{redisproc.Start(t).Addr()}
+	}
+	rdb := redis.NewUniversalClient(opts)
+	t.Cleanup(func() { rdb.Close() })
+	return rdb
 }
 
 func TestBackoff(t *testing.T) {

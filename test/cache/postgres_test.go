@@ -17,6 +17,7 @@ import (
 	"github.com/etalase/etalase/adapters/postgres"
 	"github.com/etalase/etalase/application"
 	"github.com/etalase/etalase/domain"
+	"github.com/etalase/etalase/test/clusterproc"
 	"github.com/etalase/etalase/test/contract"
 	"github.com/etalase/etalase/test/pgtest"
 	"github.com/etalase/etalase/test/redisproc"
@@ -38,14 +39,55 @@ func newRedis(t *testing.T, srv *redisproc.Server) *redis.Client {
 	return c
 }
 
+// newClusterRedis returns a client of a private Redis Cluster with the
+// cache's short timeouts and no retries.
+func newClusterRedis(t *testing.T, cl *clusterproc.Cluster) *redis.ClusterClient {
+	t.Helper()
+	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: cl.Addrs(), DialTimeout: 200 * time.Millisecond,
+		ReadTimeout: 100 * time.Millisecond, WriteTimeout: 100 * time.Millisecond,
+		PoolTimeout: 100 * time.Millisecond, MaxRetries: -1})
+	t.Cleanup(func() { _ = c.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error { return m.Ping(ctx).Err() }); err != nil {
+		t.Fatalf("the private cluster does not answer: %v", err)
+	}
+	return c
+}
+
+// nodeOf returns the master of cl that holds key.
+func nodeOf(t *testing.T, cl *clusterproc.Cluster, key string) *clusterproc.Node {
+	t.Helper()
+	client := newClusterRedis(t, cl)
+	m, err := client.MasterForKey(context.Background(), key)
+	if err != nil {
+		t.Fatalf("find the master of %s: %v", key, err)
+	}
+	for _, n := range cl.Nodes {
+		if n.Addr() == m.Options().Addr {
+			return n
+		}
+	}
+	t.Fatalf("%s is on %s, which is not a node of the cluster %v", key, m.Options().Addr, cl.Addrs())
+	return nil
+}
+
+// flushAll empties every master the client reaches.
+func flushAll(ctx context.Context, client redis.UniversalClient) error {
+	if cc, ok := client.(*redis.ClusterClient); ok {
+		return cc.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error { return m.FlushDB(ctx).Err() })
+	}
+	return client.FlushDB(ctx).Err()
+}
+
 // cachedPostgres is the production stack: PostgreSQL, the epoch in it, and
 // Redis in front, with the reads that reach PostgreSQL counted.
-func cachedPostgres(t *testing.T, client *redis.Client) (*cache.Store, *countingStore, *cache.Guard) {
+func cachedPostgres(t *testing.T, client redis.UniversalClient) (*cache.Store, *countingStore, *cache.Guard) {
 	return cachedPostgresWith(t, client, cache.NearConfig{})
 }
 
 // cachedPostgresWith is cachedPostgres with the in-process tier near.
-func cachedPostgresWith(t *testing.T, client *redis.Client, near cache.NearConfig) (*cache.Store, *countingStore, *cache.Guard) {
+func cachedPostgresWith(t *testing.T, client redis.UniversalClient, near cache.NearConfig) (*cache.Store, *countingStore, *cache.Guard) {
 	t.Helper()
 	pg := pgtest.NewStore(t)
 	counted := &countingStore{Store: pg}
@@ -60,18 +102,28 @@ func TestContractCachedMemory(t *testing.T) {
 	})
 }
 
+// TestContractCachedPostgres runs the store contract over PostgreSQL with
+// the shared cache on one Redis, with the in-process tier in front of it,
+// and with the shared cache on a Redis Cluster, where the keys of one
+// lookup live on several nodes.
 func TestContractCachedPostgres(t *testing.T) {
 	t.Parallel()
-	t.Run("shared", func(t *testing.T) { contractCachedPostgres(t, cache.NearConfig{}) })
-	t.Run("local", func(t *testing.T) { contractCachedPostgres(t, cache.NearConfig{Entries: 1000}) })
+	t.Run("shared", func(t *testing.T) {
+		contractCachedPostgres(t, newRedis(t, redisproc.Start(t)), cache.NearConfig{})
+	})
+	t.Run("local", func(t *testing.T) {
+		contractCachedPostgres(t, newRedis(t, redisproc.Start(t)), cache.NearConfig{Entries: 1000})
+	})
+	t.Run("cluster", func(t *testing.T) {
+		contractCachedPostgres(t, newClusterRedis(t, clusterproc.Start(t)), cache.NearConfig{})
+	})
 }
 
-func contractCachedPostgres(t *testing.T, near cache.NearConfig) {
-	client := newRedis(t, redisproc.Start(t))
+func contractCachedPostgres(t *testing.T, client redis.UniversalClient, near cache.NearConfig) {
 	contract.RunStore(t, func(t *testing.T) domain.Store {
 		// Every subtest has a fresh database whose ids start again at 1:
 		// it gets an empty cache too.
-		if err := client.FlushDB(context.Background()).Err(); err != nil {
+		if err := flushAll(context.Background(), client); err != nil {
 			t.Fatalf("flush the private redis: %v", err)
 		}
 		s, _, _ := cachedPostgresWith(t, client, near)

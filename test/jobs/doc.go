@@ -2,7 +2,8 @@
 // reports and queue admin API, the refusal of a queue Redis that evicts,
 // and fault tests that kill the API, kill a worker mid-job, freeze Redis and
 // restart it empty, then check in PostgreSQL that every committed product
-// has exactly one completed report.
+// has exactly one completed report; and the same jobs, retries and admin on
+// a Redis Cluster.
 package jobs
 
 import "strconv"
