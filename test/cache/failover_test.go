@@ -27,7 +27,7 @@ func sentinelEnv(d *sentinelproc.Deployment, extra map[string]string) map[string
 // of the two-process stale checker: gracefully (SENTINEL FAILOVER, where the
 // old master goes on acknowledging writes until the sentinels reconfigure
 // it, then forgets them), and by killing the master while its replica lags
-// (frozen), so that what the master acknowledged alone is gone. No read may
+// (frozen behind a filler larger than the sockets buffer), so that what the master acknowledged alone is gone. No read may
 // return what an acknowledged write replaced, and no request may fail; with
 // the shared cache only and with the in-process tier, whose subscriptions
 // must follow the master.
@@ -62,7 +62,7 @@ func TestSentinelFailoverUnderLoad(t *testing.T) {
 			st := runLoad(t, c, 16*time.Second, map[time.Duration]func(){
 				3 * time.Second: func() {
 					old, replica := d.Nodes[0], d.Nodes[1]
-					replica.Freeze()
+					d.Lag(old, replica)
 					time.Sleep(600 * time.Millisecond) // writes the replica never sees
 					old.Kill()
 					replica.Thaw()

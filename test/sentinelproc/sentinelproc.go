@@ -160,6 +160,18 @@ func (d *Deployment) WaitReplicas(node *Node, n int, timeout time.Duration) {
 	}
 }
 
+// Lag makes the replica fall behind master for real: it freezes the
+// replica and writes 32 MB to the master, more than the sockets between
+// them buffer, so that what master acknowledges next has not reached the
+// replica when the master dies. Thaw the replica to end it.
+func (d *Deployment) Lag(master, replica *Node) {
+	d.t.Helper()
+	replica.Freeze()
+	if _, err := command(master.Addr(), "SET", "sentinelproc:filler", strings.Repeat("x", 32<<20)); err != nil {
+		d.t.Fatalf("sentinelproc: write the filler: %v", err)
+	}
+}
+
 // Kill ends the node at once (SIGKILL).
 func (n *Node) Kill() {
 	n.mu.Lock()
