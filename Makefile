@@ -7,7 +7,7 @@ FUZZTIME    ?= 5s
 BENCHTIME   ?= 2s
 MIGRATE     ?= up
 
-.PHONY: run test vet unit fuzz fuzz-list lint bench build migrate clean
+.PHONY: run test vet unit fuzz fuzz-list lint bench soak build migrate clean
 
 ## run: the API, worker and relay in one process, migrating at start (falls back to memory without PostgreSQL)
 run:
@@ -46,6 +46,11 @@ lint:
 ## bench: the benchmarks under test/bench (BENCHTIME per benchmark)
 bench:
 	$(GO) test -run='^$$' -bench=. -benchtime=$(BENCHTIME) ./test/bench/...
+
+## soak: the scale-out failover test for SOAK_DURATION (10m unless set); SOAK_REDIS_* and
+## SOAK_DATABASE_* point it at a topology of your own instead of private servers (see test/cache)
+soak:
+	SOAK_DURATION=$${SOAK_DURATION:-10m} $(GO) test -count=1 -timeout=0 -v -run='^TestScaleOutFailover$$' ./test/cache
 
 ## build: a static binary in bin/
 build:
