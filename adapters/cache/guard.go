@@ -333,6 +333,18 @@ func (g *Guard) Invalidate(ctx context.Context, deps []string) error {
 			return nil
 		}
 		g.fail(layerWrite, op, err)
+	} else {
+		// This process doubts the cache, but others may trust it again
+		// already and not have heard the epoch yet: bump the generations
+		// too, as well as Redis answers, beside the epoch.
+		tried := make(chan struct{})
+		go func() {
+			defer close(tried)
+			bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.cfg.Timeout)
+			_ = g.cache.Bump(bctx, deps...)
+			cancel()
+		}()
+		defer func() { <-tried }()
 	}
 	e, err := g.bumps.do()
 	if err != nil {

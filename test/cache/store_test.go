@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/etalase/etalase/adapters/cache"
 	"github.com/etalase/etalase/adapters/memory"
@@ -367,4 +368,41 @@ func burstErr(s domain.Store, id int64, n int) error {
 		}
 	}
 	return nil
+}
+
+// unpingable is a cache whose Ping fails while everything else works: the
+// Guard over it never trusts it, as a process still in doubt after an
+// outage that others have already left behind.
+type unpingable struct{ domain.Cache }
+
+func (unpingable) Ping(context.Context) error { return errCacheDown }
+
+// TestDoubtingWriterBumpsRedisToo: a process that does not trust the cache
+// yet bumps the epoch for its writes, and also the generations, as well as
+// Redis answers: another process that already trusts Redis again and has
+// not heard the new epoch must not serve what the write retired.
+func TestDoubtingWriterBumpsRedisToo(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	shared := memory.NewCache()
+	doubting := cache.NewGuard(unpingable{shared}, memory.NewCacheEpoch(), nil, nil, cache.GuardConfig{Probe: 5 * time.Millisecond})
+	if err := doubting.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = doubting.Stop(ctx) })
+	if doubting.Trusted() {
+		t.Fatal("a Guard whose cache does not answer its ping trusts it")
+	}
+	gen := "etalase:gen:product:1"
+	before, _, err := shared.Read(ctx, "etalase:product:1", []string{gen})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := doubting.Invalidate(ctx, []string{gen}); err != nil {
+		t.Fatalf("invalidate: %v", err)
+	}
+	after, _, _ := shared.Read(ctx, "etalase:product:1", []string{gen})
+	if after[0] <= before[0] {
+		t.Fatalf("generation %s went from %d to %d: the doubting writer did not bump it", gen, before[0], after[0])
+	}
 }
