@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"syscall"
 	"testing"
@@ -116,24 +117,32 @@ func FreePort(t testing.TB) int {
 
 // Proc is a running etalase process.
 type Proc struct {
-	cmd  *exec.Cmd
-	out  *syncBuffer
-	done chan struct{} // closed when the process has exited
-	err  error         // the result of Wait, valid after done is closed
+	cmd     *exec.Cmd
+	out     *syncBuffer
+	opsAddr string        // the process's OPS_ADDR
+	done    chan struct{} // closed when the process has exited
+	err     error         // the result of Wait, valid after done is closed
 }
 
 // Start runs the etalase binary with args and exactly the given environment
-// plus PATH and HOME. Its output is kept and logged if the test fails; the
-// process is killed when the test ends.
+// plus PATH and HOME, and OPS_ADDR on a free port unless env sets it: many
+// processes share this host, and the default OPS_ADDR would let only one
+// start. Its output is kept and logged if the test fails; the process is
+// killed when the test ends.
 func Start(t testing.TB, env map[string]string, args ...string) *Proc {
 	t.Helper()
 	bin := Binary(t)
 	cmd := exec.Command(bin, args...)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	opsAddr, ok := env["OPS_ADDR"]
+	if !ok {
+		opsAddr = "127.0.0.1:" + strconv.Itoa(FreePort(t))
+		cmd.Env = append(cmd.Env, "OPS_ADDR="+opsAddr)
+	}
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	p := &Proc{cmd: cmd, out: &syncBuffer{}, done: make(chan struct{})}
+	p := &Proc{cmd: cmd, out: &syncBuffer{}, opsAddr: opsAddr, done: make(chan struct{})}
 	cmd.Stdout = p.out
 	cmd.Stderr = p.out
 	if err := cmd.Start(); err != nil {
@@ -151,6 +160,13 @@ func Start(t testing.TB, env map[string]string, args ...string) *Proc {
 	})
 	return p
 }
+
+// OpsURL returns the base URL of the process's operators' listener
+// (OPS_ADDR), where /metrics, /debug/pprof/, /healthz and /readyz live.
+func (p *Proc) OpsURL() string { return "http://" + p.opsAddr }
+
+// MetricsURL returns the URL of the process's Prometheus metrics.
+func (p *Proc) MetricsURL() string { return p.OpsURL() + "/metrics" }
 
 // Output returns everything the process has written so far to stdout and
 // stderr.
