@@ -26,10 +26,13 @@ func NewLogger(c Config) (*zap.Logger, error) {
 	return zc.Build()
 }
 
-// fxLogger routes fx's own events through zap at debug level; its errors
-// stay errors.
+// fxLogger routes fx's own events through zap at debug level, its errors
+// too: every error fx logs (a hook that failed, the rollback) also comes
+// back from Start, Stop or Err, and serve logs it there as the one line of
+// a failed start, without fx's stack traces.
 func fxLogger(log *zap.Logger) fxevent.Logger {
 	l := &fxevent.ZapLogger{Logger: log.Named("fx")}
 	l.UseLogLevel(zapcore.DebugLevel)
+	l.UseErrorLevel(zapcore.DebugLevel)
 	return l
 }
