@@ -30,11 +30,11 @@ var cacheRedisDefaults = map[string]string{
 }
 
 // HTTPHooks are the handlers the HTTP server takes from the cache module:
-// the metrics middleware, the response cache and /metrics.
+// the metrics middleware and the response cache. /metrics itself is the
+// ops listener's (OpsModule).
 type HTTPHooks struct {
 	Observe fiber.Handler
 	Cache   fiber.Handler
-	Metrics fiber.Handler
 }
 
 // CacheModule provides the cache of the API: with CACHE_ENABLED a Guard
@@ -145,7 +145,6 @@ func newHTTPHooks(p hookParams) (HTTPHooks, error) {
 	return HTTPHooks{
 		Observe: m.Middleware(),
 		Cache:   httpapi.ResponseCache(cfg),
-		Metrics: httpapi.MetricsHandler(p.Registry),
 	}, nil
 }
 

@@ -40,6 +40,10 @@ type Command struct {
 	Prepare func(ctx context.Context, c Config, log *zap.Logger) (Fallback, error)
 	// Run is the body of a one-shot command.
 	Run func(ctx context.Context, c Config, args []string, stdout io.Writer) error
+	// Probe makes every failure exit ExitFailed, bad arguments and
+	// configuration included: Docker's HEALTHCHECK reads 1 as unhealthy and
+	// reserves 2.
+	Probe bool
 }
 
 // commands is the table of subcommands, in the order the usage text lists
@@ -50,6 +54,7 @@ var commands = []Command{
 	allCommand,
 	devCommand,
 	migrateCommand,
+	healthcheckCommand,
 }
 
 // apiCommand serves the HTTP API only.
@@ -69,6 +74,7 @@ func APIOptions(c Config, log *zap.Logger, fb Fallback) fx.Option {
 		HTTPModule(),
 		JobsModule(fb),
 		ReportsAPIModule(),
+		OpsModule(),
 	)
 }
 
@@ -120,6 +126,9 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	c, err := LoadConfig(cmd.Name, getenv)
 	if err != nil {
 		fmt.Fprintf(stderr, "etalase: %v\n", err)
+		if cmd.Probe {
+			return ExitFailed
+		}
 		return ExitUsage
 	}
 	if cmd.Run != nil {
@@ -128,7 +137,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		if err := cmd.Run(ctx, c, args[1:], stdout); err != nil {
 			fmt.Fprintf(stderr, "etalase %s: %v\n", cmd.Name, err)
 			var ue usageError
-			if errors.As(err, &ue) {
+			if errors.As(err, &ue) && !cmd.Probe {
 				return ExitUsage
 			}
 			return ExitFailed

@@ -65,6 +65,10 @@ func TestRunExitCodes(t *testing.T) {
 		{"extra arguments", []string{"api", "now"}, map[string]string{"API_KEYS": "a:b"}, ExitUsage, "unexpected arguments", ""},
 		{"migrate without subcommand", []string{"migrate"}, nil, ExitUsage, "up, down, status", ""},
 		{"migrate sideways", []string{"migrate", "sideways"}, nil, ExitUsage, "up, down, status", ""},
+		// Docker's HEALTHCHECK knows 0 and 1 only: every failure of the probe is 1.
+		{"healthcheck with nothing listening", []string{"healthcheck"}, map[string]string{"OPS_ADDR": "127.0.0.1:1"}, ExitFailed, "127.0.0.1:1/readyz", ""},
+		{"healthcheck with arguments", []string{"healthcheck", "now"}, nil, ExitFailed, "takes no arguments", ""},
+		{"healthcheck with a bad OPS_ADDR", []string{"healthcheck"}, map[string]string{"OPS_ADDR": "9090"}, ExitFailed, "config: OPS_ADDR:", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -18,6 +18,7 @@ import (
 // Defaults of the variables CONTRACT.md lists.
 const (
 	DefaultHTTPAddr          = ":8080"
+	DefaultOpsAddr           = "127.0.0.1:9090"
 	DefaultDatabaseURL       = "postgres://postgres@127.0.0.1:5432/etalase?sslmode=disable"
 	DefaultRedisURL          = "redis://127.0.0.1:6379/0"
 	DefaultCacheTTL          = 60 * time.Second
@@ -41,7 +42,10 @@ func (k Key) String() string { return k.Name + ":" + mask }
 type Config struct {
 	Command string // the subcommand being run: api, dev, worker, all, migrate
 
-	HTTPAddr    string
+	HTTPAddr string
+	// OpsAddr is the operators' listener: /metrics, /debug/pprof/, /healthz
+	// and /readyz, apart from the public API.
+	OpsAddr     string
 	DatabaseURL string
 	// DatabaseDirectURL reaches PostgreSQL itself, never a transaction-mode
 	// pooler: it carries what needs a session (LISTEN, migrations and
@@ -106,6 +110,7 @@ func LoadConfig(command string, getenv func(string) string) (Config, error) {
 	r := reader{getenv: getenv}
 	c := Config{Command: command}
 	c.HTTPAddr = r.addr("HTTP_ADDR", DefaultHTTPAddr)
+	c.OpsAddr = r.addr("OPS_ADDR", DefaultOpsAddr)
 	c.DatabaseURL, c.DatabaseURLSet = r.url("DATABASE_URL", DefaultDatabaseURL, "postgres", "postgresql")
 	c.DatabaseDirectURL, _ = r.url("DATABASE_DIRECT_URL", c.DatabaseURL, "postgres", "postgresql")
 	c.RedisURL, c.RedisURLSet = r.url("REDIS_URL", DefaultRedisURL, "redis", "rediss", "unix")
@@ -244,8 +249,8 @@ func generateKey() (Key, error) {
 // String prints the configuration with passwords and key secrets masked.
 func (c Config) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "HTTP_ADDR=%s DATABASE_URL=%s DATABASE_DIRECT_URL=%s REDIS_URL=%s CACHE_REDIS_URL=%s REDIS_MODE=%s REDIS_ADDRS=%s CACHE_REDIS_MODE=%s CACHE_REDIS_ADDRS=%s REDIS_ALLOW_EVICTION=%t",
-		c.HTTPAddr, RedactURL(c.DatabaseURL), RedactURL(c.DatabaseDirectURL), RedactURL(c.RedisURL), RedactURL(c.CacheRedisURL),
+	fmt.Fprintf(&b, "HTTP_ADDR=%s OPS_ADDR=%s DATABASE_URL=%s DATABASE_DIRECT_URL=%s REDIS_URL=%s CACHE_REDIS_URL=%s REDIS_MODE=%s REDIS_ADDRS=%s CACHE_REDIS_MODE=%s CACHE_REDIS_ADDRS=%s REDIS_ALLOW_EVICTION=%t",
+		c.HTTPAddr, c.OpsAddr, RedactURL(c.DatabaseURL), RedactURL(c.DatabaseDirectURL), RedactURL(c.RedisURL), RedactURL(c.CacheRedisURL),
 		c.RedisMode, strings.Join(c.RedisAddrs, ","), c.CacheRedisMode, strings.Join(c.CacheRedisAddrs, ","), c.RedisAllowEviction)
 	fmt.Fprintf(&b, " CACHE_TTL=%s CACHE_ENABLED=%t CACHE_LOCAL_ENTRIES=%d CACHE_LOCAL_WINDOW=%s REPORT_DELAY=%s WORKER_CONCURRENCY=%d",
 		c.CacheTTL, c.CacheEnabled, c.CacheLocalEntries, c.CacheLocalWindow, c.ReportDelay, c.WorkerConcurrency)
@@ -277,13 +282,6 @@ func (r *reader) fail(name, format string, args ...any) {
 func (r *reader) lookup(name string) (string, bool) {
 	v := strings.TrimSpace(r.getenv(name))
 	return v, v != ""
-}
-
-func (r *reader) str(name, def string) string {
-	if v, ok := r.lookup(name); ok {
-		return v
-	}
-	return def
 }
 
 // addr reads a listen address: host:port, where the host may be empty.

@@ -23,6 +23,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		got, want any
 	}{
 		{"HTTPAddr", c.HTTPAddr, ":8080"},
+		{"OpsAddr", c.OpsAddr, "127.0.0.1:9090"},
 		{"DatabaseURL", c.DatabaseURL, DefaultDatabaseURL},
 		{"DatabaseURLSet", c.DatabaseURLSet, false},
 		{"DatabaseDirectURL", c.DatabaseDirectURL, DefaultDatabaseURL},
@@ -55,6 +56,7 @@ func TestLoadConfigValues(t *testing.T) {
 	t.Parallel()
 	c, err := LoadConfig("all", env(map[string]string{
 		"HTTP_ADDR":            "127.0.0.1:9000",
+		"OPS_ADDR":             "0.0.0.0:9100",
 		"DATABASE_URL":         "postgres://u:pw@db:5432/shop",
 		"DATABASE_DIRECT_URL":  "postgres://u:pw@db-direct:5432/shop",
 		"REDIS_URL":            "redis://:rpw@queue:6379/1",
@@ -74,6 +76,9 @@ func TestLoadConfigValues(t *testing.T) {
 	}))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if c.OpsAddr != "0.0.0.0:9100" {
+		t.Fatalf("OpsAddr = %q, want 0.0.0.0:9100", c.OpsAddr)
 	}
 	if c.HTTPAddr != "127.0.0.1:9000" || !c.DatabaseURLSet || c.DatabaseDirectURL != "postgres://u:pw@db-direct:5432/shop" || c.CacheRedisURL != "redis://cache:6379/0" || !c.RedisAllowEviction ||
 		c.CacheTTL != 2*time.Minute || c.CacheEnabled || c.ReportDelay != 0 || c.WorkerConcurrency != 3 ||
@@ -122,6 +127,7 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"bad redis db", "api", map[string]string{keys: "a:b", "REDIS_URL": "redis://:hunter2@x/abc"}, "REDIS_URL"},
 		{"bad listen address", "api", map[string]string{keys: "a:b", "HTTP_ADDR": "8080"}, "HTTP_ADDR"},
 		{"bad listen port", "api", map[string]string{keys: "a:b", "HTTP_ADDR": ":http-alt"}, "HTTP_ADDR"},
+		{"bad ops address", "worker", map[string]string{"OPS_ADDR": "9090"}, "OPS_ADDR"},
 		{"bad db port", "api", map[string]string{keys: "a:b", "DATABASE_URL": "postgres://u:hunter2@db:port/x"}, "DATABASE_URL"},
 		{"bad allow eviction", "api", map[string]string{keys: "a:b", "REDIS_ALLOW_EVICTION": "sometimes"}, "REDIS_ALLOW_EVICTION"},
 		{"bad mode", "api", map[string]string{keys: "a:b", "REDIS_MODE": "ring"}, "REDIS_MODE"},

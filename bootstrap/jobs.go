@@ -2,17 +2,13 @@ package bootstrap
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/fx"
 	"go.uber.org/zap"
@@ -47,35 +43,8 @@ func WorkerOptions(c Config, log *zap.Logger, fb Fallback) fx.Option {
 		StorageModule(fb),
 		JobsModule(fb),
 		WorkerModule(fb),
-		fx.Invoke(runWorkerMetrics),
+		OpsModule(),
 	)
-}
-
-// runWorkerMetrics serves /metrics on WORKER_METRICS_ADDR, when it is set:
-// the job counters live in the process that runs the jobs.
-func runWorkerMetrics(lc fx.Lifecycle, j JobsConfig, reg *prometheus.Registry, log *zap.Logger) {
-	if j.MetricsAddr == "" {
-		return
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	srv := &http.Server{Addr: j.MetricsAddr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	lc.Append(fx.Hook{
-		OnStart: func(context.Context) error {
-			ln, err := net.Listen("tcp", j.MetricsAddr)
-			if err != nil {
-				return fmt.Errorf("WORKER_METRICS_ADDR: %w", err)
-			}
-			go func() {
-				if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-					log.Error("metrics server stopped", zap.Error(err))
-				}
-			}()
-			log.Info("worker metrics listening", zap.String("addr", ln.Addr().String()))
-			return nil
-		},
-		OnStop: srv.Shutdown,
-	})
 }
 
 // AllOptions are the fx options of `etalase all`: the API's and the worker's.
@@ -99,9 +68,6 @@ type JobsConfig struct {
 	// RetryBase is the delay before a failed job's first retry; each next
 	// one doubles it (JOB_RETRY_BASE).
 	RetryBase time.Duration
-	// MetricsAddr, when set, is where `etalase worker`, which has no HTTP
-	// API, serves /metrics (WORKER_METRICS_ADDR).
-	MetricsAddr string
 }
 
 // The defaults of JobsConfig. Five attempts back off 2+4+8+16 s, so a
@@ -122,7 +88,6 @@ func LoadJobsConfig(c Config, getenv func(string) string) (JobsConfig, error) {
 		SweepInterval: r.duration("REPORT_SWEEP_INTERVAL", DefaultSweepInterval, 100*time.Millisecond),
 		RelayPoll:     r.duration("OUTBOX_POLL_INTERVAL", DefaultRelayPoll, 10*time.Millisecond),
 		RetryBase:     r.duration("JOB_RETRY_BASE", DefaultJobRetryBase, time.Millisecond),
-		MetricsAddr:   r.str("WORKER_METRICS_ADDR", ""),
 	}
 	if r.err != nil {
 		return JobsConfig{}, r.err

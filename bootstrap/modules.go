@@ -140,7 +140,7 @@ type HTTPParams struct {
 	Catalog *application.Catalog
 	Log     *zap.Logger
 	Checks  []httpapi.Check `group:"checks"`
-	// Hooks are the metrics and response cache handlers of CacheModule.
+	// Hooks are the metrics middleware and the response cache of CacheModule.
 	Hooks HTTPHooks `optional:"true"`
 }
 
@@ -157,7 +157,7 @@ func HTTPModule() fx.Option {
 
 func newHTTPServer(p HTTPParams) *httpapi.Server {
 	cfg := httpapi.Config{APIKeys: apiKeys(p.Config.APIKeys), AdminKeys: apiKeys(p.Config.AdminKeys)}
-	cfg.Observe, cfg.Cache, cfg.Metrics = p.Hooks.Observe, p.Hooks.Cache, p.Hooks.Metrics
+	cfg.Observe, cfg.Cache = p.Hooks.Observe, p.Hooks.Cache
 	return httpapi.New(cfg, p.Catalog, p.Log.Named("http"), p.Checks)
 }
 

@@ -8,9 +8,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // Metrics counts HTTP requests by route template and status and times
@@ -109,9 +107,4 @@ func (m *Metrics) lookup(k seriesKey) series {
 	m.series[k] = s
 	m.mu.Unlock()
 	return s
-}
-
-// MetricsHandler serves the Prometheus text format of g at GET /metrics.
-func MetricsHandler(g prometheus.Gatherer) fiber.Handler {
-	return adaptor.HTTPHandler(promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
 }

@@ -48,8 +48,6 @@ type Config struct {
 	// Cache, when set, runs before the product and category routes (the
 	// response cache).
 	Cache fiber.Handler
-	// Metrics, when set, answers GET /metrics.
-	Metrics fiber.Handler
 }
 
 func (c Config) withDefaults() Config {
@@ -66,7 +64,7 @@ func (c Config) withDefaults() Config {
 		c.IdleTimeout = 60 * time.Second
 	}
 	if c.ReadyTimeout <= 0 {
-		c.ReadyTimeout = 2 * time.Second
+		c.ReadyTimeout = DefaultReadyTimeout
 	}
 	if c.RetryAfter <= 0 {
 		c.RetryAfter = 5 * time.Second
@@ -156,9 +154,6 @@ func (s *Server) routes() {
 		app.Use(s.cfg.Observe)
 	}
 	app.Use(s.requestID, s.accessLog, recoverPanics())
-	if s.cfg.Metrics != nil {
-		app.Get("/metrics", s.cfg.Metrics)
-	}
 
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)

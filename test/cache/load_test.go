@@ -28,10 +28,12 @@ const (
 // cluster is two `etalase api` processes sharing one fresh PostgreSQL
 // database and one private Redis.
 type cluster struct {
-	urls  []string
-	redis freezer // what a freeze stops: the Redis, or one cluster node
-	ids   []int64
-	catID int64
+	urls []string
+	// metrics are the processes' /metrics URLs (on OPS_ADDR), in urls' order.
+	metrics []string
+	redis   freezer // what a freeze stops: the Redis, or one cluster node
+	ids     []int64
+	catID   int64
 }
 
 // freezer is a Redis server, or a node of a cluster, that can hang.
@@ -100,6 +102,7 @@ func startClusterOn(t *testing.T, processes int, r sharedRedis, env map[string]s
 		url := "http://" + addr
 		p.WaitHTTP(t, url+"/healthz", 60*time.Second)
 		c.urls = append(c.urls, url)
+		c.metrics = append(c.metrics, p.MetricsURL())
 	}
 	c.seed(t)
 	return c
@@ -283,16 +286,16 @@ func runLoad(t *testing.T, c *cluster, d time.Duration, at map[time.Duration]fun
 		}()
 	}
 	wg.Wait()
-	for _, u := range c.urls {
-		t.Logf("%s cache metrics:\n%s", u, cacheMetrics(u))
+	for i, u := range c.urls {
+		t.Logf("%s cache metrics:\n%s", u, cacheMetrics(c.metrics[i]))
 	}
 	return st
 }
 
-// allMetrics returns a process's /metrics.
-func allMetrics(t *testing.T, base string) string {
+// allMetrics returns a process's metrics from their URL.
+func allMetrics(t *testing.T, url string) string {
 	t.Helper()
-	resp, err := loadHTTP.Get(base + "/metrics")
+	resp, err := loadHTTP.Get(url)
 	if err != nil {
 		t.Fatalf("GET /metrics: %v", err)
 	}
@@ -304,9 +307,9 @@ func allMetrics(t *testing.T, base string) string {
 	return string(b)
 }
 
-// cacheMetrics returns the cache lines of a process's /metrics.
-func cacheMetrics(base string) string {
-	resp, err := loadHTTP.Get(base + "/metrics")
+// cacheMetrics returns the cache lines of a process's metrics.
+func cacheMetrics(url string) string {
+	resp, err := loadHTTP.Get(url)
 	if err != nil {
 		return err.Error()
 	}
@@ -433,7 +436,7 @@ func noStaleReads(t *testing.T, r sharedRedis, env map[string]string) {
 	st := runLoad(t, c, 20*time.Second, nil)
 	t.Logf("2 processes, %d clients, %d products, 20s: %v", loadClients, loadProducts, st)
 	st.check(t)
-	metrics := allMetrics(t, c.urls[0])
+	metrics := allMetrics(t, c.metrics[0])
 	for _, want := range []string{
 		`etalase_http_requests_total{method="GET",route="/products/:id",status="200"}`,
 		`etalase_http_request_duration_seconds_bucket{method="PATCH",route="/products/:id",le="0.1"}`,
@@ -456,8 +459,8 @@ func noStaleReads(t *testing.T, r sharedRedis, env map[string]string) {
 // answered: some when env turns the tier on, none otherwise.
 func checkLocalHits(t *testing.T, c *cluster, env map[string]string) {
 	t.Helper()
-	for _, url := range c.urls {
-		n := metricValue(allMetrics(t, url), `etalase_cache_local_hits_total{layer="response"}`)
+	for i, url := range c.urls {
+		n := metricValue(allMetrics(t, c.metrics[i]), `etalase_cache_local_hits_total{layer="response"}`)
 		t.Logf("%s: %v hits from the in-process tier", url, n)
 		if on := env["CACHE_LOCAL_ENTRIES"] != ""; on != (n > 0) {
 			t.Errorf("%s: %v local hits with the in-process tier on=%t", url, n, on)

@@ -19,8 +19,9 @@ import (
 func TestDevFallsBackToMemory(t *testing.T) {
 	t.Parallel()
 	addr := fmt.Sprintf("127.0.0.1:%d", testproc.FreePort(t))
+	ops := fmt.Sprintf("127.0.0.1:%d", testproc.FreePort(t))
 	c, err := bootstrap.LoadConfig("dev", func(k string) string {
-		return map[string]string{"HTTP_ADDR": addr, "LOG_LEVEL": "warn"}[k]
+		return map[string]string{"HTTP_ADDR": addr, "OPS_ADDR": ops, "LOG_LEVEL": "warn"}[k]
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +70,8 @@ func TestDevDoesNotFallBackWhenSet(t *testing.T) {
 	t.Parallel()
 	closed := fmt.Sprintf("postgres://postgres@127.0.0.1:%d/etalase?sslmode=disable&connect_timeout=2", testproc.FreePort(t))
 	c, err := bootstrap.LoadConfig("dev", func(k string) string {
-		return map[string]string{"DATABASE_URL": closed, "HTTP_ADDR": fmt.Sprintf("127.0.0.1:%d", testproc.FreePort(t))}[k]
+		return map[string]string{"DATABASE_URL": closed, "HTTP_ADDR": fmt.Sprintf("127.0.0.1:%d", testproc.FreePort(t)),
+			"OPS_ADDR": fmt.Sprintf("127.0.0.1:%d", testproc.FreePort(t))}[k]
 	})
 	if err != nil {
 		t.Fatal(err)

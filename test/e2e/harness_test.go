@@ -30,6 +30,7 @@ const (
 // service is one running etalase api with its database proxy.
 type service struct {
 	base  string
+	ops   string // OPS_ADDR's URL
 	proxy *proxy
 }
 
@@ -70,6 +71,8 @@ func startAPI(t *testing.T) *service {
 func startAPIWith(t *testing.T, env map[string]string) *service {
 	t.Helper()
 	vars, px := backends(t)
+	// The app runs in this test binary beside others: its own OPS_ADDR.
+	vars["OPS_ADDR"] = fmt.Sprintf("127.0.0.1:%d", testproc.FreePort(t))
 	for k, v := range env {
 		vars[k] = v
 	}
@@ -94,7 +97,7 @@ func startAPIWith(t *testing.T, env map[string]string) *service {
 			t.Errorf("stop etalase api: %v", err)
 		}
 	})
-	s := &service{base: "http://" + vars["HTTP_ADDR"], proxy: px}
+	s := &service{base: "http://" + vars["HTTP_ADDR"], ops: "http://" + vars["OPS_ADDR"], proxy: px}
 	waitReady(t, s.base+"/readyz")
 	return s
 }

@@ -6,7 +6,7 @@ import (
 )
 
 // TestOperations checks the routes an operator uses: health, readiness,
-// metrics, the OpenAPI document and its page, and the admin queue view.
+// metrics (on OPS_ADDR), the OpenAPI document and its page, and the admin queue view.
 func TestOperations(t *testing.T) {
 	t.Parallel()
 	s := startAPI(t)
@@ -20,9 +20,13 @@ func TestOperations(t *testing.T) {
 		t.Fatalf("readyz checks = %v, want postgres ok", ready["checks"])
 	}
 
-	metrics := s.do(t, "GET", "/metrics", "").want(t, 200)
+	s.do(t, "GET", "/metrics", "").want(t, 404)
+	status, metrics := opsGet(t, s.ops+"/metrics")
+	if status != 200 {
+		t.Fatalf("GET /metrics on OPS_ADDR = %d", status)
+	}
 	for _, name := range []string{"etalase_http_requests_total", "go_goroutines"} {
-		if !strings.Contains(string(metrics.Body), name) {
+		if !strings.Contains(metrics, name) {
 			t.Errorf("/metrics lacks %s", name)
 		}
 	}

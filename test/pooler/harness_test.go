@@ -77,7 +77,6 @@ func newDeployment(t *testing.T) *deployment {
 type process struct {
 	*testproc.Proc
 	base string // HTTP_ADDR's URL
-	ops  string // OPS_ADDR's URL
 }
 
 // start runs `etalase command` on free ports.
@@ -87,11 +86,8 @@ func (d *deployment) start(command string) *process {
 	for k, v := range d.env {
 		env[k] = v
 	}
-	httpPort, opsPort := testproc.FreePort(d.t), testproc.FreePort(d.t)
-	env["HTTP_ADDR"] = "127.0.0.1:" + strconv.Itoa(httpPort)
-	env["OPS_ADDR"] = "127.0.0.1:" + strconv.Itoa(opsPort)
-	return &process{Proc: testproc.Start(d.t, env, command),
-		base: "http://" + env["HTTP_ADDR"], ops: "http://" + env["OPS_ADDR"]}
+	env["HTTP_ADDR"] = "127.0.0.1:" + strconv.Itoa(testproc.FreePort(d.t))
+	return &process{Proc: testproc.Start(d.t, env, command), base: "http://" + env["HTTP_ADDR"]}
 }
 
 // response is a finished HTTP exchange.
@@ -176,23 +172,19 @@ func expect(r response, err error, want int, what string) error {
 	return nil
 }
 
-// metrics returns p's Prometheus text: from HTTP_ADDR, or from OPS_ADDR
-// where the process serves it there.
+// metrics returns p's Prometheus text, from its OPS_ADDR.
 func (d *deployment) metrics(p *process) string {
 	d.t.Helper()
-	for _, base := range []string{p.base, p.ops} {
-		resp, err := d.client.Get(base + "/metrics")
-		if err != nil {
-			continue
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusOK {
-			return string(b)
-		}
+	resp, err := d.client.Get(p.MetricsURL())
+	if err != nil {
+		d.t.Fatalf("GET %s: %v", p.MetricsURL(), err)
 	}
-	d.t.Fatalf("no /metrics on %s or %s", p.base, p.ops)
-	return ""
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		d.t.Fatalf("GET %s: %d", p.MetricsURL(), resp.StatusCode)
+	}
+	return string(b)
 }
 
 // metric returns the value of an unlabelled series in Prometheus text.
