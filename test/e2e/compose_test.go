@@ -3,6 +3,7 @@ package e2e
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -33,6 +34,10 @@ func TestComposeFile(t *testing.T) {
 			DependsOn   map[string]struct {
 				Condition string `yaml:"condition"`
 			} `yaml:"depends_on"`
+			Healthcheck struct {
+				Test    []string `yaml:"test"`
+				Disable bool     `yaml:"disable"`
+			} `yaml:"healthcheck"`
 		} `yaml:"services"`
 	}
 	if err := yaml.Unmarshal(b, &f); err != nil {
@@ -85,4 +90,39 @@ func TestComposeFile(t *testing.T) {
 			t.Errorf("worker environment lacks %s: %v", v, worker.Environment)
 		}
 	}
+
+	// The image's binary probes itself: the path is the Dockerfile's.
+	bin := dockerBinary(t, root)
+	want := []string{"CMD", bin, "healthcheck"}
+	for _, name := range []string{"api", "worker"} {
+		if got := svc[name].Healthcheck.Test; !slices.Equal(got, want) {
+			t.Errorf("%s healthcheck test %q, want %q", name, got, want)
+		}
+		if svc[name].Environment["OPS_ADDR"] == "" {
+			t.Errorf("%s environment lacks OPS_ADDR: %v", name, svc[name].Environment)
+		}
+	}
+	if !svc["migrate"].Healthcheck.Disable {
+		t.Errorf("the one-shot migrate inherits the image's health check: %+v", svc["migrate"].Healthcheck)
+	}
+}
+
+// dockerBinary returns the ENTRYPOINT of the Dockerfile, the path of the
+// binary in the image, and checks that its HEALTHCHECK runs that binary's
+// healthcheck.
+func dockerBinary(t *testing.T, root string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(root, "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.ReplaceAll(string(b), "\\\n", " ")
+	entry := regexp.MustCompile(`(?m)^ENTRYPOINT \["([^"]+)"\]`).FindStringSubmatch(text)
+	if entry == nil {
+		t.Fatal("the Dockerfile has no ENTRYPOINT [\"/path\"]")
+	}
+	if !regexp.MustCompile(`(?m)^HEALTHCHECK .*CMD \["` + regexp.QuoteMeta(entry[1]) + `", "healthcheck"\]`).MatchString(text) {
+		t.Errorf("the Dockerfile has no HEALTHCHECK CMD [%q, \"healthcheck\"]", entry[1])
+	}
+	return entry[1]
 }
