@@ -9,7 +9,8 @@ MIGRATE     ?= up
 
 .PHONY: run test vet unit fuzz fuzz-list lint bench soak build migrate clean
 
-## run: the API, worker and relay in one process, migrating at start (falls back to memory without PostgreSQL)
+## run: the API, worker and relay in one process, migrating at start (falls back to memory without PostgreSQL);
+## the API on HTTP_ADDR (:8080), /metrics and /debug/pprof/ on OPS_ADDR (127.0.0.1:9090)
 run:
 	$(GO) run ./bootstrap/cmd/etalase dev
 
@@ -43,7 +44,7 @@ lint:
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
-## bench: the benchmarks under test/bench (BENCHTIME per benchmark)
+## bench: the benchmarks under test/bench (BENCHTIME per benchmark); each process they start gets its own OPS_ADDR
 bench:
 	$(GO) test -run='^$$' -bench=. -benchtime=$(BENCHTIME) ./test/bench/...
 
