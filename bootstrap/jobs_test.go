@@ -15,7 +15,7 @@ import (
 	"github.com/etalase/etalase/adapters/httpapi"
 )
 
-func TestLoadJobsConfig(t *testing.T) {
+func TestLoadConfigJobs(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name    string
@@ -23,50 +23,50 @@ func TestLoadJobsConfig(t *testing.T) {
 		want    JobsConfig
 		wantVar string
 	}{
-		{"defaults", nil, JobsConfig{SweepAfter: DefaultSweepAfter, SweepInterval: DefaultSweepInterval,
-			RelayPoll: DefaultRelayPoll, RetryBase: DefaultJobRetryBase}, ""},
+		{"defaults", nil, JobsConfig{SweepAfter: 2 * time.Minute, SweepInterval: 10 * time.Second,
+			RelayPoll: 5 * time.Second, RetryBase: 2 * time.Second}, ""},
 		{"set", map[string]string{"REPORT_SWEEP_AFTER": "30s", "REPORT_SWEEP_INTERVAL": "1s",
-			"OUTBOX_POLL_INTERVAL": "250ms", "JOB_RETRY_BASE": "100ms"},
+			"OUTBOX_POLL_INTERVAL": "250ms", "JOB_RETRY_BASE": "100ms", "WORKER_METRICS_ADDR": "127.0.0.1:9100"},
 			JobsConfig{SweepAfter: 30 * time.Second, SweepInterval: time.Second,
-				RelayPoll: 250 * time.Millisecond, RetryBase: 100 * time.Millisecond}, ""},
+				RelayPoll: 250 * time.Millisecond, RetryBase: 100 * time.Millisecond, MetricsAddr: "127.0.0.1:9100"}, ""},
 		{"not a duration", map[string]string{"REPORT_SWEEP_AFTER": "soon"}, JobsConfig{}, "REPORT_SWEEP_AFTER"},
 		{"sweep before the job can finish", map[string]string{"REPORT_DELAY": "10s", "REPORT_SWEEP_AFTER": "5s"},
 			JobsConfig{}, "REPORT_SWEEP_AFTER"},
 		{"poll too fast", map[string]string{"OUTBOX_POLL_INTERVAL": "1ms"}, JobsConfig{}, "OUTBOX_POLL_INTERVAL"},
+		{"metrics address without a port", map[string]string{"WORKER_METRICS_ADDR": "localhost"}, JobsConfig{}, "WORKER_METRICS_ADDR"},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			vars := map[string]string{"API_KEYS": "a:b"}
-			for k, v := range tc.vars {
-				vars[k] = v
-			}
-			c, err := LoadConfig("worker", env(vars))
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := LoadJobsConfig(c, env(vars))
-			if tc.wantVar != "" {
-				ce, ok := err.(*ConfigError)
-				if !ok || ce.Variable != tc.wantVar {
-					t.Fatalf("err = %v, want a config error naming %s", err, tc.wantVar)
+		for _, command := range []string{"worker", "api"} {
+			t.Run(tc.name+"/"+command, func(t *testing.T) {
+				t.Parallel()
+				vars := map[string]string{"API_KEYS": "a:b"}
+				for k, v := range tc.vars {
+					vars[k] = v
 				}
-				return
-			}
-			if err != nil || got != tc.want {
-				t.Fatalf("LoadJobsConfig = %+v, %v; want %+v", got, err, tc.want)
-			}
-		})
+				c, err := LoadConfig(command, env(vars))
+				if tc.wantVar != "" {
+					ce, ok := err.(*ConfigError)
+					if !ok || ce.Variable != tc.wantVar {
+						t.Fatalf("err = %v, want a config error naming %s", err, tc.wantVar)
+					}
+					return
+				}
+				if err != nil || c.Jobs != tc.want {
+					t.Fatalf("Jobs = %+v, %v; want %+v", c.Jobs, err, tc.want)
+				}
+			})
+		}
 	}
 }
 
 // TestDevFallbackRunsReports starts dev wired on the in-memory store and
 // queue, creates a product over HTTP and waits for its report to complete:
-// the relay, the memory queue's runner and the report use case together.
+// the relay, woken by the memory outbox (its poll is an hour), the memory
+// queue's runner and the report use case together.
 func TestDevFallbackRunsReports(t *testing.T) {
 	t.Parallel()
 	vars := map[string]string{"API_KEYS": "me:secret-0123456789", "HTTP_ADDR": "127.0.0.1:0",
-		"REPORT_DELAY": "10ms", "LOG_LEVEL": "error"}
+		"REPORT_DELAY": "10ms", "LOG_LEVEL": "error", "OUTBOX_POLL_INTERVAL": "1h"}
 	c, err := LoadConfig("dev", env(vars))
 	if err != nil {
 		t.Fatal(err)
