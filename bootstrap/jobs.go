@@ -79,6 +79,7 @@ func JobsModule(fb Fallback) fx.Option {
 			newMemoryQueue,
 			fx.Annotate(func(q *memory.Queue) *memory.Queue { return q }, fx.As(new(domain.JobQueue))),
 			fx.Annotate(newMemoryInspector, fx.As(new(application.QueueInspector))),
+			fx.Annotate(memoryQueueCheck, fx.ResultTags(`group:"checks"`)),
 		))
 	} else {
 		opts = append(opts, fx.Provide(
@@ -147,6 +148,12 @@ const (
 	memoryJobRetries   = queue.DefaultMaxRetry
 	memoryJobRetryBase = time.Second
 )
+
+// memoryQueueCheck stands where the queue check would: /readyz lists it,
+// and that the queue is the in-memory fallback.
+func memoryQueueCheck() httpapi.Check {
+	return httpapi.Check{Name: "memory-queue", Critical: false, Run: func(ctx context.Context) error { return ctx.Err() }}
+}
 
 func newMemoryQueue() *memory.Queue { return memory.NewQueue(memoryJobRetries, memoryJobRetryBase) }
 
