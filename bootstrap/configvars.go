@@ -9,8 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"go.uber.org/zap/zapcore"
+
+	"github.com/etalase/etalase/adapters/postgres"
 )
 
 // variable is one row of Config's table.
@@ -50,7 +51,7 @@ func addr(p *string) kind {
 // postgresURL is a PostgreSQL connection URL.
 func postgresURL(p *string) kind {
 	return urlKind(p, func(v string) error {
-		if _, err := pgconn.ParseConfig(v); err != nil {
+		if err := postgres.CheckURL(v); err != nil {
 			return errors.New("not a valid PostgreSQL connection URL")
 		}
 		return nil

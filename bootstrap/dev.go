@@ -8,7 +8,6 @@ import (
 	"net"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 
@@ -93,13 +92,7 @@ func reachable(ctx context.Context, addr string) bool {
 	return true
 }
 
-func postgresAddr(dsn string) string {
-	cfg, err := pgconn.ParseConfig(dsn)
-	if err != nil || len(cfg.Host) == 0 || cfg.Host[0] == '/' {
-		return ""
-	}
-	return net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port))
-}
+func postgresAddr(dsn string) string { return postgres.TCPAddress(dsn) }
 
 func redisAddr(rawURL string) string {
 	o, err := redisOptions(rawURL, RedisSingle, nil)
