@@ -96,6 +96,19 @@ func TestDevFallbackRunsReports(t *testing.T) {
 		}
 		return out
 	}
+	// /readyz says what it checked, and that it is the memory fallback.
+	resp, err := http.Get(base + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ready struct {
+		Checks map[string]string `json:"checks"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&ready)
+	resp.Body.Close()
+	if err != nil || ready.Checks["memory-store"] != "ok" || ready.Checks["memory-queue"] != "ok" {
+		t.Errorf("/readyz checks = %v (%v), want memory-store and memory-queue ok", ready.Checks, err)
+	}
 	cat := post("/categories", `{"name":"Books"}`)
 	p := post("/products", fmt.Sprintf(`{"name":"Go","price":"19.99","stock":2,"categoryId":%v}`, cat["id"]))
 	deadline := time.Now().Add(10 * time.Second)
