@@ -10,9 +10,12 @@ MIGRATE     ?= up
 .PHONY: run test vet unit fuzz fuzz-list lint bench soak build migrate clean
 
 ## run: the API, worker and relay in one process, migrating at start (falls back to memory without PostgreSQL);
-## the API on HTTP_ADDR (:8080), /metrics and /debug/pprof/ on OPS_ADDR (127.0.0.1:9090)
+## the API on HTTP_ADDR (:8080), /metrics and /debug/pprof/ on OPS_ADDR (127.0.0.1:9090).
+## It builds $(BIN) first and then execs it, so Ctrl-C stops etalase itself, which exits 0, and make says nothing.
 run:
-	$(GO) run ./bootstrap/cmd/etalase dev
+	@echo "compiling $(BIN) (the first build takes a minute or two)..."
+	@$(GO) build -o $(BIN) ./bootstrap/cmd/etalase
+	@exec $(BIN) dev
 
 ## test: vet, every test once, and each fuzz target briefly
 test: vet unit fuzz

@@ -5,7 +5,6 @@ import (
 	"net/url"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/fx"
@@ -14,7 +13,6 @@ import (
 	"github.com/etalase/etalase/adapters/cache"
 	"github.com/etalase/etalase/adapters/httpapi"
 	"github.com/etalase/etalase/adapters/memory"
-	"github.com/etalase/etalase/adapters/postgres"
 	"github.com/etalase/etalase/domain"
 )
 
@@ -38,25 +36,20 @@ type HTTPHooks struct {
 }
 
 // CacheModule provides the cache of the API: with CACHE_ENABLED a Guard
-// over Redis (CACHE_REDIS_URL in CACHE_REDIS_MODE) or, when dev fell back, over memory, with
-// the cache epoch in PostgreSQL (or memory); and always the HTTP hooks
-// (metrics, the response cache, which says BYPASS when the cache is off)
-// and the pool statistics collectors.
+// over Redis (CACHE_REDIS_URL in CACHE_REDIS_MODE) or, when dev fell back,
+// over memory, with the cache epoch of the storage module; and always the
+// HTTP hooks (metrics, the response cache, which says BYPASS when the cache
+// is off).
 func CacheModule(c Config, fb Fallback) fx.Option {
 	opts := []fx.Option{
 		fx.Provide(newCacheMetrics, newHTTPHooks),
-		fx.Invoke(registerPoolStats),
 	}
 	if c.CacheEnabled {
 		cacheStore := fx.Provide(newCacheRedis, fx.Annotate(newRedisCache, fx.As(new(domain.Cache))))
 		if fb.Redis {
 			cacheStore = fx.Provide(fx.Annotate(memory.NewCache, fx.As(new(domain.Cache))))
 		}
-		epoch := fx.Provide(fx.Annotate(newCacheEpoch, fx.As(new(domain.CacheEpoch))))
-		if fb.Postgres {
-			epoch = fx.Provide(fx.Annotate(memory.NewCacheEpoch, fx.As(new(domain.CacheEpoch))))
-		}
-		opts = append(opts, cacheStore, epoch, fx.Provide(newGuard))
+		opts = append(opts, cacheStore, fx.Provide(newGuard))
 	}
 	return fx.Module("cache", opts...)
 }
@@ -88,12 +81,6 @@ func newCacheRedis(lc fx.Lifecycle, c Config) (*cacheRedis, error) {
 	}
 	lc.Append(fx.StopHook(client.Close))
 	return &cacheRedis{client}, nil
-}
-
-// newCacheEpoch keeps the epoch through the pool and watches it on
-// DATABASE_DIRECT_URL: LISTEN needs a session of its own.
-func newCacheEpoch(pool *pgxpool.Pool, c Config) *postgres.CacheEpoch {
-	return postgres.NewCacheEpoch(pool, c.DatabaseDirectURL)
 }
 
 // newRedisCache is the cache on its client. Behind Sentinel every bump
@@ -146,69 +133,4 @@ func newHTTPHooks(p hookParams) (HTTPHooks, error) {
 		Observe: m.Middleware(),
 		Cache:   httpapi.ResponseCache(cfg),
 	}, nil
-}
-
-// poolParams are the pools whose statistics /metrics shows, when present.
-type poolParams struct {
-	fx.In
-
-	Registry *prometheus.Registry
-	Postgres *pgxpool.Pool `optional:"true"`
-	Redis    *cacheRedis   `optional:"true"`
-}
-
-func registerPoolStats(p poolParams) error {
-	var cs []prometheus.Collector
-	if p.Postgres != nil {
-		cs = append(cs, pgxPoolCollectors(p.Postgres)...)
-	}
-	if p.Redis != nil {
-		cs = append(cs, redisPoolCollectors("cache", p.Redis)...)
-	}
-	for _, c := range cs {
-		if err := p.Registry.Register(c); err != nil {
-			return fmt.Errorf("register pool metrics: %w", err)
-		}
-	}
-	return nil
-}
-
-func pgxPoolCollectors(pool *pgxpool.Pool) []prometheus.Collector {
-	gauge := func(name, help string, f func(*pgxpool.Stat) float64) prometheus.Collector {
-		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "etalase_pgx_pool_" + name, Help: help},
-			func() float64 { return f(pool.Stat()) })
-	}
-	counter := func(name, help string, f func(*pgxpool.Stat) float64) prometheus.Collector {
-		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "etalase_pgx_pool_" + name, Help: help},
-			func() float64 { return f(pool.Stat()) })
-	}
-	return []prometheus.Collector{
-		gauge("total_conns", "Connections in the PostgreSQL pool.", func(s *pgxpool.Stat) float64 { return float64(s.TotalConns()) }),
-		gauge("idle_conns", "Idle connections in the PostgreSQL pool.", func(s *pgxpool.Stat) float64 { return float64(s.IdleConns()) }),
-		gauge("acquired_conns", "Connections in use.", func(s *pgxpool.Stat) float64 { return float64(s.AcquiredConns()) }),
-		gauge("max_conns", "Largest size of the pool.", func(s *pgxpool.Stat) float64 { return float64(s.MaxConns()) }),
-		counter("acquires_total", "Connections acquired from the pool.", func(s *pgxpool.Stat) float64 { return float64(s.AcquireCount()) }),
-		counter("empty_acquires_total", "Acquires that had to wait for a connection.", func(s *pgxpool.Stat) float64 { return float64(s.EmptyAcquireCount()) }),
-		counter("acquire_seconds_total", "Time spent acquiring connections.", func(s *pgxpool.Stat) float64 { return s.AcquireDuration().Seconds() }),
-	}
-}
-
-func redisPoolCollectors(name string, client redis.UniversalClient) []prometheus.Collector {
-	labels := prometheus.Labels{"pool": name}
-	gauge := func(metric, help string, f func(*redis.PoolStats) float64) prometheus.Collector {
-		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "etalase_redis_pool_" + metric, Help: help, ConstLabels: labels},
-			func() float64 { return f(client.PoolStats()) })
-	}
-	counter := func(metric, help string, f func(*redis.PoolStats) float64) prometheus.Collector {
-		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "etalase_redis_pool_" + metric, Help: help, ConstLabels: labels},
-			func() float64 { return f(client.PoolStats()) })
-	}
-	return []prometheus.Collector{
-		gauge("total_conns", "Connections in the Redis pool.", func(s *redis.PoolStats) float64 { return float64(s.TotalConns) }),
-		gauge("idle_conns", "Idle connections in the Redis pool.", func(s *redis.PoolStats) float64 { return float64(s.IdleConns) }),
-		counter("hits_total", "Times a free connection was found in the pool.", func(s *redis.PoolStats) float64 { return float64(s.Hits) }),
-		counter("misses_total", "Times no free connection was found in the pool.", func(s *redis.PoolStats) float64 { return float64(s.Misses) }),
-		counter("timeouts_total", "Times waiting for a connection timed out.", func(s *redis.PoolStats) float64 { return float64(s.Timeouts) }),
-		counter("stale_conns_total", "Stale connections removed from the pool.", func(s *redis.PoolStats) float64 { return float64(s.StaleConns) }),
-	}
 }

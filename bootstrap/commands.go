@@ -180,6 +180,10 @@ func serve(cmd Command, c Config, log *zap.Logger) int {
 		log.Warn("API_KEYS is unset: use this generated key for writes, it changes at every start",
 			zap.String("authorization", "Bearer "+c.GeneratedKey.Secret))
 	}
+	if c.GeneratedAdminKey != nil {
+		log.Warn("ADMIN_KEYS is unset: use this generated key for writes and /admin, it changes at every start",
+			zap.String("authorization", "Bearer "+c.GeneratedAdminKey.Secret))
+	}
 	sig := <-app.Done()
 	log.Info("stopping", zap.String("signal", sig.String()), zap.Duration("timeout", c.ShutdownTimeout))
 	stopCtx, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)

@@ -44,6 +44,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		{"ShutdownTimeout", c.ShutdownTimeout, 15 * time.Second},
 		{"APIKeys", len(c.APIKeys), 1},
 		{"GeneratedKey", c.GeneratedKey == nil, true},
+		{"GeneratedAdminKey", c.GeneratedAdminKey == nil, true},
 	}
 	for _, ck := range checks {
 		if ck.got != ck.want {
@@ -193,6 +194,10 @@ func TestLoadConfigKeysPerCommand(t *testing.T) {
 				if len(c.APIKeys) != 1 || c.APIKeys[0].Name != "dev" || len(c.APIKeys[0].Secret) < 32 {
 					t.Fatalf("generated keys = %#v", c.APIKeys)
 				}
+				if c.GeneratedAdminKey == nil || len(c.AdminKeys) != 1 || c.AdminKeys[0].Name != "dev-admin" ||
+					len(c.AdminKeys[0].Secret) < 32 || c.AdminKeys[0].Secret == c.APIKeys[0].Secret {
+					t.Fatalf("generated admin keys = %#v", c.AdminKeys)
+				}
 				if c.LogFormat != "console" {
 					t.Fatalf("dev LogFormat = %s, want console", c.LogFormat)
 				}
@@ -313,10 +318,10 @@ func FuzzParseKeys(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, v string) {
-		r := reader{getenv: env(map[string]string{"API_KEYS": v})}
-		keys := r.keys("API_KEYS")
-		if r.err != nil {
-			msg := r.err.Error()
+		c, err := LoadConfig("worker", env(map[string]string{"API_KEYS": v}))
+		keys := c.APIKeys
+		if err != nil {
+			msg := err.Error()
 			if !strings.HasPrefix(msg, "config: API_KEYS: ") || strings.Contains(msg, "\n") {
 				t.Fatalf("error %q is not one line naming API_KEYS", msg)
 			}
@@ -334,10 +339,10 @@ func FuzzParseKeys(f *testing.F) {
 			seen[k.Name] = true
 			parts[i] = k.Name + ":" + k.Secret
 		}
-		again := reader{getenv: env(map[string]string{"API_KEYS": strings.Join(parts, ",")})}
-		back := again.keys("API_KEYS")
-		if again.err != nil || len(back) != len(keys) {
-			t.Fatalf("keys %v from %q do not parse back: %v", keys, v, again.err)
+		again, err := LoadConfig("worker", env(map[string]string{"API_KEYS": strings.Join(parts, ",")}))
+		back := again.APIKeys
+		if err != nil || len(back) != len(keys) {
+			t.Fatalf("keys %v from %q do not parse back: %v", keys, v, err)
 		}
 		for i := range back {
 			if back[i] != keys[i] {

@@ -8,11 +8,11 @@ import (
 	"net"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 
 	"github.com/etalase/etalase/adapters/postgres"
+	"github.com/etalase/etalase/domain"
 )
 
 // dialTimeout bounds the reachability probe of dev's default servers.
@@ -51,7 +51,7 @@ func prepareDev(ctx context.Context, c Config, log *zap.Logger) (Fallback, error
 		defer cancel()
 		// Both need a session of PostgreSQL itself, not of a pooler.
 		if err := postgres.EnsureDatabase(ctx, c.DatabaseDirectURL); err != nil {
-			return fb, fmt.Errorf("create database: %s", Redact(err.Error(), c.DatabaseDirectURL))
+			return fb, fmt.Errorf("create database: %s%s", Redact(err.Error(), c.DatabaseDirectURL), noFallback(c, err))
 		}
 		out := logWriter(log.Named("migrate"))
 		err := postgres.Migrate(ctx, c.DatabaseDirectURL, "up", out)
@@ -66,6 +66,15 @@ func prepareDev(ctx context.Context, c Config, log *zap.Logger) (Fallback, error
 			zap.String("redis", RedactURL(c.RedisURL)))
 	}
 	return fb, nil
+}
+
+// noFallback explains, after an unreachable database, why dev did not fall
+// back to memory: the variable was set.
+func noFallback(c Config, err error) string {
+	if !c.DatabaseURLSet || domain.KindOf(err) != domain.KindUnavailable {
+		return ""
+	}
+	return " (DATABASE_URL is set, so dev does not fall back to memory: only an unset DATABASE_URL or REDIS_URL does)"
 }
 
 // reachable reports whether a TCP connection to addr opens within
@@ -83,13 +92,7 @@ func reachable(ctx context.Context, addr string) bool {
 	return true
 }
 
-func postgresAddr(dsn string) string {
-	cfg, err := pgconn.ParseConfig(dsn)
-	if err != nil || len(cfg.Host) == 0 || cfg.Host[0] == '/' {
-		return ""
-	}
-	return net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port))
-}
+func postgresAddr(dsn string) string { return postgres.TCPAddress(dsn) }
 
 func redisAddr(rawURL string) string {
 	o, err := redisOptions(rawURL, RedisSingle, nil)

@@ -3,11 +3,9 @@ package bootstrap
 import (
 	"context"
 	"fmt"
-	"os"
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/fx"
@@ -15,7 +13,6 @@ import (
 
 	"github.com/etalase/etalase/adapters/httpapi"
 	"github.com/etalase/etalase/adapters/memory"
-	"github.com/etalase/etalase/adapters/postgres"
 	"github.com/etalase/etalase/adapters/queue"
 	"github.com/etalase/etalase/adapters/worker"
 	"github.com/etalase/etalase/application"
@@ -55,49 +52,6 @@ func AllOptions(c Config, log *zap.Logger, fb Fallback) fx.Option {
 	)
 }
 
-// JobsConfig is the tuning of the job side beyond CONTRACT.md's variables.
-type JobsConfig struct {
-	// SweepAfter is how long a report may stay queued or running before the
-	// sweeper enqueues it again (REPORT_SWEEP_AFTER).
-	SweepAfter time.Duration
-	// SweepInterval is how often the sweeper looks (REPORT_SWEEP_INTERVAL).
-	SweepInterval time.Duration
-	// RelayPoll is the outbox poll when no notification arrives
-	// (OUTBOX_POLL_INTERVAL).
-	RelayPoll time.Duration
-	// RetryBase is the delay before a failed job's first retry; each next
-	// one doubles it (JOB_RETRY_BASE).
-	RetryBase time.Duration
-}
-
-// The defaults of JobsConfig. Five attempts back off 2+4+8+16 s, so a
-// report left queued or running for two minutes has lost its job.
-const (
-	DefaultSweepAfter    = 2 * time.Minute
-	DefaultSweepInterval = 10 * time.Second
-	DefaultRelayPoll     = 5 * time.Second
-	DefaultJobRetryBase  = 2 * time.Second
-)
-
-// LoadJobsConfig reads the job tuning from getenv. REPORT_SWEEP_AFTER must
-// exceed REPORT_DELAY, or every healthy job would be handed out twice.
-func LoadJobsConfig(c Config, getenv func(string) string) (JobsConfig, error) {
-	r := reader{getenv: getenv}
-	j := JobsConfig{
-		SweepAfter:    r.duration("REPORT_SWEEP_AFTER", DefaultSweepAfter, time.Second),
-		SweepInterval: r.duration("REPORT_SWEEP_INTERVAL", DefaultSweepInterval, 100*time.Millisecond),
-		RelayPoll:     r.duration("OUTBOX_POLL_INTERVAL", DefaultRelayPoll, 10*time.Millisecond),
-		RetryBase:     r.duration("JOB_RETRY_BASE", DefaultJobRetryBase, time.Millisecond),
-	}
-	if r.err != nil {
-		return JobsConfig{}, r.err
-	}
-	if j.SweepAfter <= c.ReportDelay {
-		return JobsConfig{}, &ConfigError{"REPORT_SWEEP_AFTER", fmt.Sprintf("must exceed REPORT_DELAY (%s)", c.ReportDelay)}
-	}
-	return j, nil
-}
-
 // jobsRedis is the job queue's go-redis client (REDIS_URL), apart from the
 // cache's: a queue wants patience where a cache wants speed.
 type jobsRedis struct{ redis.UniversalClient }
@@ -119,13 +73,13 @@ func newJobsRedis(lc fx.Lifecycle, c Config) (*jobsRedis, error) {
 func JobsModule(fb Fallback) fx.Option {
 	opts := []fx.Option{
 		fx.Provide(newReports, application.NewQueueAdmin),
-		fx.Invoke(registerBacklogCollector),
 	}
 	if fb.Redis {
 		opts = append(opts, fx.Provide(
 			newMemoryQueue,
 			fx.Annotate(func(q *memory.Queue) *memory.Queue { return q }, fx.As(new(domain.JobQueue))),
 			fx.Annotate(newMemoryInspector, fx.As(new(application.QueueInspector))),
+			fx.Annotate(memoryQueueCheck, fx.ResultTags(`group:"checks"`)),
 		))
 	} else {
 		opts = append(opts, fx.Provide(
@@ -158,19 +112,7 @@ func newQueueClient(r *jobsRedis, ns jobNamespace, c Config) *queue.Client {
 // other's jobs.
 type jobNamespace func(context.Context) (string, error)
 
-// namespaceParams is what the namespace is read from: PostgreSQL, or the
-// memory store when dev fell back.
-type namespaceParams struct {
-	fx.In
-
-	Pool *pgxpool.Pool `optional:"true"`
-}
-
-func newJobNamespace(p namespaceParams) jobNamespace {
-	var epochs domain.CacheEpoch = memory.NewCacheEpoch()
-	if p.Pool != nil {
-		epochs = postgres.NewCacheEpoch(p.Pool, "")
-	}
+func newJobNamespace(epochs domain.CacheEpoch) jobNamespace {
 	// Read once PostgreSQL answers, then kept: a process does not outlive
 	// its database's identity (a recreated database means a restart).
 	var (
@@ -200,16 +142,18 @@ func queueCheck(q *queue.Client) httpapi.Check {
 	return httpapi.Check{Name: "queue", Critical: false, Run: func(context.Context) error { return q.Ping() }}
 }
 
-func registerBacklogCollector(reg *prometheus.Registry, store domain.Store, ins application.QueueInspector) error {
-	return reg.Register(worker.NewBacklogCollector(store.Outbox(), ins))
-}
-
 // memoryJobRetries and memoryJobRetryBase mirror the Redis queue's five
 // attempts for the dev fallback.
 const (
 	memoryJobRetries   = queue.DefaultMaxRetry
 	memoryJobRetryBase = time.Second
 )
+
+// memoryQueueCheck stands where the queue check would: /readyz lists it,
+// and that the queue is the in-memory fallback.
+func memoryQueueCheck() httpapi.Check {
+	return httpapi.Check{Name: "memory-queue", Critical: false, Run: func(ctx context.Context) error { return ctx.Err() }}
+}
 
 func newMemoryQueue() *memory.Queue { return memory.NewQueue(memoryJobRetries, memoryJobRetryBase) }
 
@@ -269,10 +213,7 @@ func newReports(store domain.Store, c Config) *application.Reports {
 // SHUTDOWN_TIMEOUT; asynq hands back those that do not.
 func WorkerModule(fb Fallback) fx.Option {
 	opts := []fx.Option{
-		fx.Provide(
-			func(c Config) (JobsConfig, error) { return LoadJobsConfig(c, os.Getenv) },
-			newWorkerMetrics,
-		),
+		fx.Provide(newWorkerMetrics),
 		fx.Invoke(runRelay, runSweeper),
 	}
 	if fb.Redis {
@@ -285,11 +226,11 @@ func WorkerModule(fb Fallback) fx.Option {
 
 func newWorkerMetrics(reg *prometheus.Registry) *worker.Metrics { return worker.NewMetrics(reg) }
 
-func runWorker(lc fx.Lifecycle, r *jobsRedis, ns jobNamespace, c Config, j JobsConfig, reports *application.Reports, m *worker.Metrics, log *zap.Logger) {
+func runWorker(lc fx.Lifecycle, r *jobsRedis, ns jobNamespace, c Config, reports *application.Reports, m *worker.Metrics, log *zap.Logger) {
 	srv := worker.NewServer(r.UniversalClient, worker.Config{
 		Concurrency:     c.WorkerConcurrency,
 		ShutdownTimeout: c.ShutdownTimeout,
-		RetryBase:       j.RetryBase,
+		RetryBase:       c.Jobs.RetryBase,
 		Namespace:       ns,
 	}, reports, application.Permanent, log.Named("worker"), m)
 	lc.Append(fx.Hook{
@@ -332,23 +273,18 @@ func runMemoryWorker(lc fx.Lifecycle, q *memory.Queue, c Config, reports *applic
 	})
 }
 
-func runRelay(lc fx.Lifecycle, store domain.Store, q domain.JobQueue, c Config, fb Fallback, j JobsConfig, log *zap.Logger) {
-	// LISTEN needs a session of its own, which a transaction-mode pooler on
-	// DATABASE_URL cannot give.
-	dsn, poll := c.DatabaseDirectURL, j.RelayPoll
-	if fb.Postgres {
-		// The memory outbox sends no notifications: poll it briskly.
-		dsn, poll = "", min(poll, 100*time.Millisecond)
-	}
-	loop := worker.NewRelayLoop(application.NewRelay(store, q, 0), dsn, poll, log)
+// runRelay moves the outbox to the queue, woken by the store's
+// domain.OutboxWakeups and polling every OUTBOX_POLL_INTERVAL besides.
+func runRelay(lc fx.Lifecycle, store domain.Store, q domain.JobQueue, wakeups domain.OutboxWakeups, c Config, log *zap.Logger) {
+	loop := worker.NewRelayLoop(application.NewRelay(store, q, 0), wakeups, c.Jobs.RelayPoll, log)
 	lc.Append(fx.Hook{
 		OnStart: func(context.Context) error { loop.Start(); return nil },
 		OnStop:  loop.Stop,
 	})
 }
 
-func runSweeper(lc fx.Lifecycle, store domain.Store, q domain.JobQueue, j JobsConfig, log *zap.Logger) {
-	loop := worker.NewSweepLoop(application.NewSweeper(store, q, j.SweepAfter, 0), j.SweepInterval, log)
+func runSweeper(lc fx.Lifecycle, store domain.Store, q domain.JobQueue, c Config, log *zap.Logger) {
+	loop := worker.NewSweepLoop(application.NewSweeper(store, q, c.Jobs.SweepAfter, 0), c.Jobs.SweepInterval, log)
 	lc.Append(fx.Hook{
 		OnStart: func(context.Context) error { loop.Start(); return nil },
 		OnStop:  loop.Stop,

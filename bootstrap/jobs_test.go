@@ -15,7 +15,7 @@ import (
 	"github.com/etalase/etalase/adapters/httpapi"
 )
 
-func TestLoadJobsConfig(t *testing.T) {
+func TestLoadConfigJobs(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name    string
@@ -23,8 +23,8 @@ func TestLoadJobsConfig(t *testing.T) {
 		want    JobsConfig
 		wantVar string
 	}{
-		{"defaults", nil, JobsConfig{SweepAfter: DefaultSweepAfter, SweepInterval: DefaultSweepInterval,
-			RelayPoll: DefaultRelayPoll, RetryBase: DefaultJobRetryBase}, ""},
+		{"defaults", nil, JobsConfig{SweepAfter: 2 * time.Minute, SweepInterval: 10 * time.Second,
+			RelayPoll: 5 * time.Second, RetryBase: 2 * time.Second}, ""},
 		{"set", map[string]string{"REPORT_SWEEP_AFTER": "30s", "REPORT_SWEEP_INTERVAL": "1s",
 			"OUTBOX_POLL_INTERVAL": "250ms", "JOB_RETRY_BASE": "100ms"},
 			JobsConfig{SweepAfter: 30 * time.Second, SweepInterval: time.Second,
@@ -35,38 +35,37 @@ func TestLoadJobsConfig(t *testing.T) {
 		{"poll too fast", map[string]string{"OUTBOX_POLL_INTERVAL": "1ms"}, JobsConfig{}, "OUTBOX_POLL_INTERVAL"},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			vars := map[string]string{"API_KEYS": "a:b"}
-			for k, v := range tc.vars {
-				vars[k] = v
-			}
-			c, err := LoadConfig("worker", env(vars))
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := LoadJobsConfig(c, env(vars))
-			if tc.wantVar != "" {
-				ce, ok := err.(*ConfigError)
-				if !ok || ce.Variable != tc.wantVar {
-					t.Fatalf("err = %v, want a config error naming %s", err, tc.wantVar)
+		for _, command := range []string{"worker", "api"} {
+			t.Run(tc.name+"/"+command, func(t *testing.T) {
+				t.Parallel()
+				vars := map[string]string{"API_KEYS": "a:b"}
+				for k, v := range tc.vars {
+					vars[k] = v
 				}
-				return
-			}
-			if err != nil || got != tc.want {
-				t.Fatalf("LoadJobsConfig = %+v, %v; want %+v", got, err, tc.want)
-			}
-		})
+				c, err := LoadConfig(command, env(vars))
+				if tc.wantVar != "" {
+					ce, ok := err.(*ConfigError)
+					if !ok || ce.Variable != tc.wantVar {
+						t.Fatalf("err = %v, want a config error naming %s", err, tc.wantVar)
+					}
+					return
+				}
+				if err != nil || c.Jobs != tc.want {
+					t.Fatalf("Jobs = %+v, %v; want %+v", c.Jobs, err, tc.want)
+				}
+			})
+		}
 	}
 }
 
 // TestDevFallbackRunsReports starts dev wired on the in-memory store and
 // queue, creates a product over HTTP and waits for its report to complete:
-// the relay, the memory queue's runner and the report use case together.
+// the relay, woken by the memory outbox (its poll is an hour), the memory
+// queue's runner and the report use case together.
 func TestDevFallbackRunsReports(t *testing.T) {
 	t.Parallel()
 	vars := map[string]string{"API_KEYS": "me:secret-0123456789", "HTTP_ADDR": "127.0.0.1:0",
-		"REPORT_DELAY": "10ms", "LOG_LEVEL": "error"}
+		"REPORT_DELAY": "10ms", "LOG_LEVEL": "error", "OUTBOX_POLL_INTERVAL": "1h"}
 	c, err := LoadConfig("dev", env(vars))
 	if err != nil {
 		t.Fatal(err)
@@ -95,6 +94,19 @@ func TestDevFallbackRunsReports(t *testing.T) {
 			t.Fatalf("POST %s = %d, %v", path, resp.StatusCode, out)
 		}
 		return out
+	}
+	// /readyz says what it checked, and that it is the memory fallback.
+	resp, err := http.Get(base + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ready struct {
+		Checks map[string]string `json:"checks"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&ready)
+	resp.Body.Close()
+	if err != nil || ready.Checks["memory-store"] != "ok" || ready.Checks["memory-queue"] != "ok" {
+		t.Errorf("/readyz checks = %v (%v), want memory-store and memory-queue ok", ready.Checks, err)
 	}
 	cat := post("/categories", `{"name":"Books"}`)
 	p := post("/products", fmt.Sprintf(`{"name":"Go","price":"19.99","stock":2,"categoryId":%v}`, cat["id"]))

@@ -5,8 +5,6 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 
@@ -32,33 +30,24 @@ type Fallback struct {
 const primaryTag = `name:"primary"`
 
 // CoreModule is what every long-running command shares: the configuration,
-// the logger, the fallback decision and the metrics registry.
+// the logger, the fallback decision and the metrics.
 func CoreModule(c Config, log *zap.Logger, fb Fallback) fx.Option {
-	return fx.Module("core",
-		fx.Supply(c, fb),
-		fx.Supply(log),
-		fx.Provide(newRegistry),
+	return fx.Options(
+		fx.Supply(c, fb, log),
+		MetricsModule(),
 	)
 }
 
-// newRegistry is the Prometheus registry adapters register their
-// collectors on and /metrics serves.
-func newRegistry() *prometheus.Registry {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-	)
-	return reg
-}
-
-// PostgresModule provides the pgx pool, closed at stop, and the PostgreSQL
-// store as the primary domain.Store, with a critical readiness check.
+// PostgresModule provides the pgx pool, closed at stop; the PostgreSQL
+// store as the primary domain.Store, with a critical readiness check; and
+// what else lives in PostgreSQL: the cache epoch and the outbox's wake-ups.
 func PostgresModule() fx.Option {
 	return fx.Module("postgres",
 		fx.Provide(
 			newPool,
 			fx.Annotate(postgres.NewStore, fx.As(new(domain.Store)), fx.ResultTags(primaryTag)),
+			fx.Annotate(newCacheEpoch, fx.As(new(domain.CacheEpoch))),
+			fx.Annotate(newOutboxWakeups, fx.As(new(domain.OutboxWakeups))),
 			fx.Annotate(postgresCheck, fx.ResultTags(`group:"checks"`)),
 		),
 	)
@@ -83,16 +72,41 @@ func newPool(lc fx.Lifecycle, c Config, log *zap.Logger) (*pgxpool.Pool, error) 
 	return pool, nil
 }
 
+// newCacheEpoch keeps the epoch through the pool and watches it on
+// DATABASE_DIRECT_URL: LISTEN needs a session of its own, which a
+// transaction-mode pooler on DATABASE_URL cannot give.
+func newCacheEpoch(pool *pgxpool.Pool, c Config) *postgres.CacheEpoch {
+	return postgres.NewCacheEpoch(pool, c.DatabaseDirectURL)
+}
+
+// newOutboxWakeups listens on DATABASE_DIRECT_URL, like the epoch.
+func newOutboxWakeups(pool *pgxpool.Pool, c Config) *postgres.OutboxWakeups {
+	return postgres.NewOutboxWakeups(pool, c.DatabaseDirectURL)
+}
+
 func postgresCheck(pool *pgxpool.Pool) httpapi.Check {
 	return httpapi.Check{Name: "postgres", Critical: true, Run: pool.Ping}
 }
 
-// MemoryModule provides the in-memory store as the primary domain.Store:
-// the dev fallback when PostgreSQL is unreachable.
+// MemoryModule provides the in-memory store as the primary domain.Store,
+// the in-memory cache epoch and the store's outbox wake-ups: the dev
+// fallback when PostgreSQL is unreachable. Its readiness check says so.
 func MemoryModule() fx.Option {
 	return fx.Module("memory",
-		fx.Provide(fx.Annotate(memory.New, fx.As(new(domain.Store)), fx.ResultTags(primaryTag))),
+		fx.Provide(
+			memory.New,
+			fx.Annotate(func(s *memory.Store) *memory.Store { return s }, fx.As(new(domain.Store)), fx.ResultTags(primaryTag)),
+			fx.Annotate(memory.NewCacheEpoch, fx.As(new(domain.CacheEpoch))),
+			fx.Annotate(memory.NewOutboxWakeups, fx.As(new(domain.OutboxWakeups))),
+			fx.Annotate(memoryStoreCheck, fx.ResultTags(`group:"checks"`)),
+		),
 	)
+}
+
+// memoryStoreCheck stands where the postgres check would: /readyz lists
+// what it checked, and that the store is the in-memory fallback.
+func memoryStoreCheck(s *memory.Store) httpapi.Check {
+	return httpapi.Check{Name: "memory-store", Critical: true, Run: s.Ping}
 }
 
 // StorageModule picks PostgreSQL, or memory when dev fell back, and

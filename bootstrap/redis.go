@@ -100,3 +100,45 @@ func redisOptions(rawURL, mode string, addrs []string) (*redis.UniversalOptions,
 	}
 	return opts, nil
 }
+
+// redisVars names the variables of one Redis client, for errors.
+type redisVars struct{ url, mode, addrs, master string }
+
+var (
+	queueRedisVars = redisVars{"REDIS_URL", "REDIS_MODE", "REDIS_ADDRS", "REDIS_MASTER"}
+	cacheRedisVars = redisVars{"CACHE_REDIS_URL", "CACHE_REDIS_MODE", "CACHE_REDIS_ADDRS", "CACHE_REDIS_MASTER"}
+)
+
+// checkRedis checks one client's settings, naming the variable to fix.
+func checkRedis(v redisVars, rawURL, mode string, addrs []string) error {
+	if mode != RedisSingle && len(addrs) == 0 {
+		return &ConfigError{v.addrs, v.mode + "=" + mode + " needs a comma list of addresses"}
+	}
+	if mode == RedisSentinel && !hasMaster(rawURL) {
+		return &ConfigError{v.url, v.mode + "=sentinel needs a master name: set " + v.master + " or ?master= in " + v.url}
+	}
+	if _, err := redisOptions(rawURL, mode, addrs); err != nil {
+		return &ConfigError{v.url, err.Error()}
+	}
+	return nil
+}
+
+// hasMaster reports whether a Redis URL names a sentinel master.
+func hasMaster(rawURL string) bool {
+	u, err := url.Parse(rawURL)
+	return err == nil && u.Query().Get(masterParam) != ""
+}
+
+// withMaster adds the sentinel master name to a Redis URL that has none.
+func withMaster(rawURL, master string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return rawURL
+	}
+	q := u.Query()
+	if q.Get(masterParam) == "" {
+		q.Set(masterParam, master)
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}

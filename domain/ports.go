@@ -71,6 +71,17 @@ type Outbox interface {
 	Backlog(ctx context.Context) (count int, oldest time.Time, err error)
 }
 
+// OutboxWakeups tells a relay when the outbox may hold new jobs, so that it
+// relays them at once instead of at its next poll.
+type OutboxWakeups interface {
+	// Watch subscribes, calls wake once the subscription is live (jobs
+	// committed before it may be waiting) and again after commits that
+	// added jobs, until ctx ends or the subscription breaks; it returns why
+	// it stopped. Wake-ups may be coalesced or spurious, and a broken
+	// subscription loses those in between: the relay still polls.
+	Watch(ctx context.Context, wake func()) error
+}
+
 // IdempotencyRecord remembers the product a keyed create made, and a
 // fingerprint of the request that made it.
 type IdempotencyRecord struct {

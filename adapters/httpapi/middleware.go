@@ -88,8 +88,13 @@ func (s *Server) accessLog(c *fiber.Ctx) error {
 			c.Status(fiber.StatusInternalServerError)
 		}
 	}
+	// Probes come every few seconds and say nothing: they log at debug.
+	lvl := zap.InfoLevel
+	if route == "/healthz" || route == "/readyz" {
+		lvl = zap.DebugLevel
+	}
 	// Check first: a logger that drops info lines costs no fields.
-	ce := s.log.Check(zap.InfoLevel, "http request")
+	ce := s.log.Check(lvl, "http request")
 	if ce == nil {
 		return nil
 	}

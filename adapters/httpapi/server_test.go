@@ -380,10 +380,14 @@ func TestAccessLogLine(t *testing.T) {
 		wantRoute string
 		wantCode  int64
 		wantKey   string
+		wantLevel zapcore.Level
 	}{
-		{request("GET", "/products/abc", ""), "/products/:id", 400, ""},
-		{request("GET", "/nowhere", ""), "unmatched", 404, ""},
-		{request("POST", "/categories", "{", "Authorization", "Bearer "+writerSecret, "Content-Type", "application/json"), "/categories", 400, "writer"},
+		{request("GET", "/products/abc", ""), "/products/:id", 400, "", zapcore.InfoLevel},
+		{request("GET", "/nowhere", ""), "unmatched", 404, "", zapcore.InfoLevel},
+		{request("POST", "/categories", "{", "Authorization", "Bearer "+writerSecret, "Content-Type", "application/json"), "/categories", 400, "writer", zapcore.InfoLevel},
+		// Probes every few seconds would drown the rest.
+		{request("GET", "/healthz", ""), "/healthz", 200, "", zapcore.DebugLevel},
+		{request("GET", "/readyz", ""), "/readyz", 200, "", zapcore.DebugLevel},
 	}
 	for _, tt := range tests {
 		r := send(t, s.App(), tt.req)
@@ -391,6 +395,9 @@ func TestAccessLogLine(t *testing.T) {
 		lines := logs.FilterMessage("http request").FilterField(zap.String("request_id", id)).All()
 		if len(lines) != 1 {
 			t.Fatalf("%s %s: %d access lines", tt.req.Method, tt.req.URL, len(lines))
+		}
+		if lines[0].Level != tt.wantLevel {
+			t.Errorf("%s %s logged at %s, want %s", tt.req.Method, tt.req.URL, lines[0].Level, tt.wantLevel)
 		}
 		f := lines[0].ContextMap()
 		if f["method"] != tt.req.Method || f["route"] != tt.wantRoute || f["status"] != tt.wantCode {

@@ -116,7 +116,9 @@ func (q *Queue) Run(ctx context.Context, concurrency int, run JobFunc, permanent
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for {
+			// Checked before every pop: a job shutdown handed back must not
+			// be taken again by the ending Run.
+			for ctx.Err() == nil {
 				j, ok := q.pop()
 				if !ok {
 					select {

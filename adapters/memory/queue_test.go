@@ -89,3 +89,38 @@ func TestQueueRunsJobs(t *testing.T) {
 		})
 	}
 }
+
+// TestQueueStopsWithAJobRunning: a job that shutdown interrupts goes back
+// to the queue, and Run returns instead of taking it again.
+func TestQueueStopsWithAJobRunning(t *testing.T) {
+	t.Parallel()
+	q := NewQueue(2, time.Millisecond)
+	started := make(chan struct{}, 1)
+	run := func(ctx context.Context, _ domain.Job, _ bool) error {
+		select {
+		case started <- struct{}{}:
+		default:
+		}
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		q.Run(ctx, 1, run, func(error) bool { return false })
+		close(done)
+	}()
+	if err := q.Enqueue(ctx, domain.Job{ID: "report-1", Type: domain.JobGenerateReport, Queue: domain.QueueReport}); err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after its context ended with a job running")
+	}
+	if s := q.States(); len(s) != 1 || s[0].Pending != 1 {
+		t.Fatalf("states = %+v, want the interrupted job pending again", s)
+	}
+}

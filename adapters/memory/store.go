@@ -35,6 +35,8 @@ type database struct {
 	mu  sync.Mutex
 	st  *state
 	now func() time.Time
+
+	wakeups wakeups // the outbox's watchers
 }
 
 // txn is the working copy of one transaction.
@@ -140,7 +142,11 @@ func (s *Store) InTx(ctx context.Context, fn func(tx domain.Store) error) error 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	added := t.st.lastOutbox != s.db.st.lastOutbox
 	s.db.st = t.st
+	if added {
+		s.db.wakeups.wake()
+	}
 	return nil
 }
 
@@ -160,7 +166,12 @@ func (s *Store) do(ctx context.Context, fn func(st *state) error) error {
 	}
 	s.db.mu.Lock()
 	defer s.db.mu.Unlock()
-	return fn(s.db.st)
+	last := s.db.st.lastOutbox
+	err := fn(s.db.st)
+	if s.db.st.lastOutbox != last {
+		s.db.wakeups.wake()
+	}
+	return err
 }
 
 func (s *Store) now() time.Time { return s.db.now() }

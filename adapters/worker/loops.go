@@ -5,13 +5,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"go.uber.org/zap"
-)
 
-// OutboxChannel is the PostgreSQL notification channel an outbox insert
-// signals.
-const OutboxChannel = "etalase_outbox"
+	"github.com/etalase/etalase/domain"
+)
 
 // The loops' defaults.
 const (
@@ -67,33 +64,32 @@ func (l *loop) stop(ctx context.Context) error {
 	}
 }
 
-// RelayLoop moves outbox jobs to the queue as soon as they are committed: a
-// dedicated PostgreSQL connection LISTENs for the outbox's notifications
-// and wakes the relay; a slow poll covers notifications lost while the
-// connection was down. Any number of relay loops may run at once.
+// RelayLoop moves outbox jobs to the queue as soon as they are committed:
+// the outbox's wake-ups (PostgreSQL's LISTEN/NOTIFY, or the memory store's)
+// wake the relay; a slow poll covers wake-ups lost while the subscription
+// was down. Any number of relay loops may run at once.
 type RelayLoop struct {
-	relay Drainer
-	dsn   string
-	poll  time.Duration
-	log   *zap.Logger
-	wake  chan struct{}
-	loop  loop
+	relay   Drainer
+	wakeups domain.OutboxWakeups
+	poll    time.Duration
+	log     *zap.Logger
+	wake    chan struct{}
+	loop    loop
 }
 
-// NewRelayLoop returns a relay loop; dsn is the PostgreSQL connection string
-// of the listening connection, poll the fallback interval. With no dsn (an
-// outbox that is not in PostgreSQL) only the poll drives the relay.
-func NewRelayLoop(relay Drainer, dsn string, poll time.Duration, log *zap.Logger) *RelayLoop {
+// NewRelayLoop returns a relay loop woken by wakeups and polling every
+// poll. With nil wakeups only the poll drives the relay.
+func NewRelayLoop(relay Drainer, wakeups domain.OutboxWakeups, poll time.Duration, log *zap.Logger) *RelayLoop {
 	if poll <= 0 {
 		poll = DefaultRelayPoll
 	}
-	return &RelayLoop{relay: relay, dsn: dsn, poll: poll, log: log.With(zap.String("component", "relay")),
+	return &RelayLoop{relay: relay, wakeups: wakeups, poll: poll, log: log.With(zap.String("component", "relay")),
 		wake: make(chan struct{}, 1)}
 }
 
-// Start runs the listener and the relay in the background.
+// Start runs the subscription and the relay in the background.
 func (r *RelayLoop) Start() {
-	if r.dsn == "" {
+	if r.wakeups == nil {
 		r.loop.start(r.run)
 		return
 	}
@@ -140,42 +136,21 @@ func (r *RelayLoop) run(ctx context.Context) {
 	}
 }
 
-// listen holds the LISTEN connection, reconnecting after any error.
+// listen keeps the outbox's subscription, subscribing again after any
+// error. Each subscription's first wake-up picks up the jobs committed
+// while nobody watched.
 func (r *RelayLoop) listen(ctx context.Context) {
 	backoff := time.Duration(0)
 	for ctx.Err() == nil {
-		err := r.listenOnce(ctx)
+		err := r.wakeups.Watch(ctx, r.Wake)
 		if ctx.Err() != nil {
 			return
 		}
 		backoff = nextBackoff(backoff)
-		r.log.Warn("outbox listener lost its connection", zap.Duration("retry_in", backoff), zap.Error(err))
+		r.log.Warn("outbox subscription lost", zap.Duration("retry_in", backoff), zap.Error(err))
 		if !sleep(ctx, backoff) {
 			return
 		}
-	}
-}
-
-func (r *RelayLoop) listenOnce(ctx context.Context) error {
-	conn, err := pgx.Connect(ctx, r.dsn)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		closeCtx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		_ = conn.Close(closeCtx)
-	}()
-	if _, err := conn.Exec(ctx, "LISTEN "+OutboxChannel); err != nil {
-		return err
-	}
-	// Jobs committed while nobody listened are picked up now.
-	r.Wake()
-	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
-			return err
-		}
-		r.Wake()
 	}
 }
 

@@ -2,39 +2,39 @@ package worker
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"go.uber.org/zap"
 )
 
-const adminDSN = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+// fakeWakeups is a domain.OutboxWakeups driven by the test: each Watch is
+// one subscription, which breaks when the test sends on breaks.
+type fakeWakeups struct {
+	wakes   chan struct{}
+	breaks  chan struct{}
+	watches atomic.Int64
+}
 
-// freshDatabase creates a randomly named database and drops it after the
-// test: notifications are per database, so other tests cannot wake ours.
-func freshDatabase(t *testing.T) string {
-	t.Helper()
-	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, adminDSN)
-	if err != nil {
-		t.Fatalf("these tests need PostgreSQL at 127.0.0.1:5432 (user postgres): %v", err)
+func newFakeWakeups() *fakeWakeups {
+	return &fakeWakeups{wakes: make(chan struct{}), breaks: make(chan struct{})}
+}
+
+func (f *fakeWakeups) Watch(ctx context.Context, wake func()) error {
+	f.watches.Add(1)
+	wake()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-f.breaks:
+			return errors.New("subscription broke")
+		case <-f.wakes:
+			wake()
+		}
 	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	name := "etalase_worker_" + hex.EncodeToString(b)
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-		admin.Close(context.Background())
-	})
-	return "postgres://postgres@127.0.0.1:5432/" + name + "?sslmode=disable"
 }
 
 type countingDrainer struct {
@@ -61,49 +61,35 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func TestRelayLoopWakesOnNotify(t *testing.T) {
+func TestRelayLoopWakesOnWakeups(t *testing.T) {
 	t.Parallel()
-	dsn := freshDatabase(t)
-	ctx := context.Background()
 	d := &countingDrainer{}
-	loop := NewRelayLoop(d, dsn, time.Hour, zap.NewNop())
+	w := newFakeWakeups()
+	loop := NewRelayLoop(d, w, time.Hour, zap.NewNop())
 	loop.Start()
 	t.Cleanup(func() { _ = loop.Stop(context.Background()) })
 
-	// The first drain happens once the listener is up.
-	waitFor(t, "the catch-up drain after LISTEN", func() bool { return d.calls.Load() >= 1 })
-
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	notify := func() {
-		if _, err := conn.Exec(ctx, "SELECT pg_notify('"+OutboxChannel+"', '')"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	// The first drain happens once the subscription is live.
+	waitFor(t, "the catch-up drain after subscribing", func() bool { return d.calls.Load() >= 1 })
 	before := d.calls.Load()
-	notify()
-	waitFor(t, "a drain after NOTIFY", func() bool { return d.calls.Load() > before })
+	w.wakes <- struct{}{}
+	waitFor(t, "a drain after a wake-up", func() bool { return d.calls.Load() > before })
 
-	// Kill the listening connection: the loop reconnects and listens again.
-	if _, err := conn.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-		WHERE datname = current_database() AND pid <> pg_backend_pid()`); err != nil {
-		t.Fatal(err)
-	}
+	// Break the subscription: the loop subscribes again and catches up.
 	before = d.calls.Load()
-	waitFor(t, "the catch-up drain after reconnecting", func() bool { return d.calls.Load() > before })
+	w.breaks <- struct{}{}
+	waitFor(t, "a second subscription", func() bool { return w.watches.Load() == 2 })
+	waitFor(t, "the catch-up drain after subscribing again", func() bool { return d.calls.Load() > before })
 	before = d.calls.Load()
-	notify()
-	waitFor(t, "a drain after NOTIFY on the new connection", func() bool { return d.calls.Load() > before })
+	w.wakes <- struct{}{}
+	waitFor(t, "a drain after a wake-up on the new subscription", func() bool { return d.calls.Load() > before })
 }
 
 func TestRelayLoopPollsAndBacksOff(t *testing.T) {
 	t.Parallel()
 	d := &countingDrainer{}
-	// No database answers here: only the poll drives the relay.
-	loop := NewRelayLoop(d, "postgres://postgres@127.0.0.1:1/none?sslmode=disable&connect_timeout=1", 20*time.Millisecond, zap.NewNop())
+	// No wake-ups: only the poll drives the relay.
+	loop := NewRelayLoop(d, nil, 20*time.Millisecond, zap.NewNop())
 	loop.Start()
 	waitFor(t, "polled drains", func() bool { return d.calls.Load() >= 3 })
 	d.fail.Store(true)
