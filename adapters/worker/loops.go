@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"go.uber.org/zap"
 )
 
@@ -157,7 +158,13 @@ func (r *RelayLoop) listen(ctx context.Context) {
 }
 
 func (r *RelayLoop) listenOnce(ctx context.Context) error {
-	conn, err := pgx.Connect(ctx, r.dsn)
+	// Parsed as a pool's DSN, which it usually is: pgx's pool options
+	// (pool_max_conns, ...) are dropped rather than sent to PostgreSQL.
+	cfg, err := pgxpool.ParseConfig(r.dsn)
+	if err != nil {
+		return err
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg.ConnConfig)
 	if err != nil {
 		return err
 	}

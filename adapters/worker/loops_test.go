@@ -66,7 +66,8 @@ func TestRelayLoopWakesOnNotify(t *testing.T) {
 	dsn := freshDatabase(t)
 	ctx := context.Background()
 	d := &countingDrainer{}
-	loop := NewRelayLoop(d, dsn, time.Hour, zap.NewNop())
+	// The listener's DSN is usually the pool's, pool options and all.
+	loop := NewRelayLoop(d, dsn+"&pool_max_conns=2", time.Hour, zap.NewNop())
 	loop.Start()
 	t.Cleanup(func() { _ = loop.Stop(context.Background()) })
 
