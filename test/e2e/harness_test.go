@@ -50,7 +50,7 @@ func backends(t *testing.T) (map[string]string, *proxy) {
 	rs := redisproc.Start(t)
 	return map[string]string{
 		"HTTP_ADDR":        fmt.Sprintf("127.0.0.1:%d", testproc.FreePort(t)),
-		"DATABASE_URL":     u.String(),
+		"DATABASE_URL":     testproc.CapPool(u.String()),
 		"REDIS_URL":        rs.URL(),
 		"API_KEYS":         "writer:" + apiSecret,
 		"ADMIN_KEYS":       "ops:" + adminSecret,

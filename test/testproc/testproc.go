@@ -13,9 +13,12 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -122,15 +125,57 @@ type Proc struct {
 	err  error         // the result of Wait, valid after done is closed
 }
 
+// PoolMaxConns is the size of the PostgreSQL pool of a process a test
+// starts, unless its DATABASE_URL sets pool_max_conns itself. A process
+// otherwise holds up to 16, and the suite runs two test binaries at once on
+// a two-core machine, each with several processes: together they would
+// take most of a server's default 100 connections (README: Running at
+// scale). Four keeps every test's concurrency while the whole suite stays
+// well under that.
+const PoolMaxConns = 4
+
+// CapPool returns dsn with pool_max_conns=PoolMaxConns unless it sets
+// pool_max_conns already. dsn is a URL or a keyword/value string.
+func CapPool(dsn string) string {
+	return WithPoolMaxConns(dsn, PoolMaxConns, false)
+}
+
+// WithPoolMaxConns returns dsn with pool_max_conns=n; a pool_max_conns dsn
+// already has is replaced only if replace is true.
+func WithPoolMaxConns(dsn string, n int, replace bool) string {
+	if dsn == "" {
+		return dsn
+	}
+	u, err := url.Parse(dsn)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		// keyword/value form: the last setting of a keyword wins.
+		if strings.Contains(dsn, "pool_max_conns") && !replace {
+			return dsn
+		}
+		return fmt.Sprintf("%s pool_max_conns=%d", dsn, n)
+	}
+	q := u.Query()
+	if q.Has("pool_max_conns") && !replace {
+		return dsn
+	}
+	q.Set("pool_max_conns", strconv.Itoa(n))
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
 // Start runs the etalase binary with args and exactly the given environment
-// plus PATH and HOME. Its output is kept and logged if the test fails; the
-// process is killed when the test ends.
+// plus PATH and HOME; a DATABASE_URL gets a pool of PoolMaxConns (CapPool).
+// Its output is kept and logged if the test fails; the process is killed
+// when the test ends.
 func Start(t testing.TB, env map[string]string, args ...string) *Proc {
 	t.Helper()
 	bin := Binary(t)
 	cmd := exec.Command(bin, args...)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
 	for k, v := range env {
+		if k == "DATABASE_URL" {
+			v = CapPool(v)
+		}
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
 	p := &Proc{cmd: cmd, out: &syncBuffer{}, done: make(chan struct{})}
