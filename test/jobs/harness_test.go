@@ -77,15 +77,14 @@ func (c *cluster) vars(extra map[string]string) map[string]string {
 // startAPI runs `etalase api` on a free port and waits until it answers.
 func (c *cluster) startAPI() *testproc.Proc {
 	c.t.Helper()
-	port := testproc.FreePort(c.t)
-	p := testproc.Start(c.t, c.vars(map[string]string{"HTTP_ADDR": "127.0.0.1:" + strconv.Itoa(port)}), "api")
-	c.base = "http://127.0.0.1:" + strconv.Itoa(port)
+	api := testproc.StartAPI(c.t, c.vars(nil), "api")
+	c.base = api.URL
 	c.api.Base = c.base
-	p.WaitHTTP(c.t, c.base+"/healthz", 30*time.Second)
+	api.WaitHealthy(c.t, 30*time.Second)
 	if c.catID == 0 {
 		c.catID = c.mustCreate("/categories", map[string]any{"name": "Fault " + strconv.FormatInt(time.Now().UnixNano(), 36)})
 	}
-	return p
+	return api.Proc
 }
 
 // startWorker runs `etalase worker`.

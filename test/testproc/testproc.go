@@ -197,6 +197,34 @@ func Start(t testing.TB, env map[string]string, args ...string) *Proc {
 	return p
 }
 
+// API is a started etalase command that serves HTTP on a port of its own.
+type API struct {
+	*Proc
+	URL string // "http://" + its HTTP_ADDR
+}
+
+// StartAPI is Start with HTTP_ADDR on a free port of 127.0.0.1 (unless env
+// names one) for a command that serves HTTP (api, all, dev). It does not
+// wait: WaitHealthy or WaitHTTP does.
+func StartAPI(t testing.TB, env map[string]string, args ...string) *API {
+	t.Helper()
+	vars := make(map[string]string, len(env)+1)
+	for k, v := range env {
+		vars[k] = v
+	}
+	if vars["HTTP_ADDR"] == "" {
+		vars["HTTP_ADDR"] = "127.0.0.1:" + strconv.Itoa(FreePort(t))
+	}
+	return &API{Proc: Start(t, vars, args...), URL: "http://" + vars["HTTP_ADDR"]}
+}
+
+// WaitHealthy waits until /healthz answers 200, failing the test if the
+// process exits first or timeout passes.
+func (a *API) WaitHealthy(t testing.TB, timeout time.Duration) {
+	t.Helper()
+	a.WaitHTTP(t, a.URL+"/healthz", timeout)
+}
+
 // Output returns everything the process has written so far to stdout and
 // stderr.
 func (p *Proc) Output() string { return p.out.String() }
