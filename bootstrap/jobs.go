@@ -157,40 +157,8 @@ func memoryQueueCheck() httpapi.Check {
 
 func newMemoryQueue() *memory.Queue { return memory.NewQueue(memoryJobRetries, memoryJobRetryBase) }
 
-// memoryInspector shows the in-memory queue to the queue admin.
-type memoryInspector struct{ q *memory.Queue }
-
-func newMemoryInspector(q *memory.Queue) memoryInspector { return memoryInspector{q} }
-
-func (m memoryInspector) Counts(context.Context) ([]application.QueueCounts, error) {
-	out := []application.QueueCounts{{Queue: domain.QueueReport}}
-	for _, s := range m.q.States() {
-		c := application.QueueCounts{Queue: s.Queue, Pending: s.Pending, Active: s.Active,
-			Retry: s.Retry, Archived: s.Failed, Completed: s.Complete}
-		if s.Queue == domain.QueueReport {
-			out[0] = c
-		} else {
-			out = append(out, c)
-		}
-	}
-	return out, nil
-}
-
-func (m memoryInspector) Failed(_ context.Context, queueName string, limit int) ([]application.FailedJob, error) {
-	var out []application.FailedJob
-	for _, f := range m.q.Failures(queueName) {
-		if len(out) == limit {
-			break
-		}
-		out = append(out, application.FailedJob{ID: f.Job.ID, Type: f.Job.Type, Queue: f.Job.Queue,
-			Payload: f.Job.Payload, Retried: f.Retried, MaxRetry: memoryJobRetries, LastError: f.LastError,
-			LastFailedAt: f.FailedAt})
-	}
-	return out, nil
-}
-
-func (m memoryInspector) Retry(_ context.Context, queueName, id string) error {
-	return m.q.RetryFailed(queueName, id)
+func newMemoryInspector(q *memory.Queue) *memory.Inspector {
+	return memory.NewInspector(q, domain.QueueReport)
 }
 
 // ReportsAPIModule adds the reports and queue admin routes to the HTTP

@@ -161,6 +161,18 @@ func (q *Queue) finish(ctx context.Context, j queued, err error, permanent func(
 	}
 }
 
+// queueOf returns the queue of a held job as far as it is known: a pending
+// job's own, the report queue for running and retrying ones (which, as in
+// States, are not tracked by queue). The caller holds q.mu.
+func (q *Queue) queueOf(id string) string {
+	for _, j := range q.pending {
+		if j.job.ID == id {
+			return j.job.Queue
+		}
+	}
+	return domain.QueueReport
+}
+
 // QueueState is how many jobs of one queue are in each state.
 type QueueState struct {
 	Queue                                    string
@@ -231,6 +243,9 @@ func (q *Queue) RetryFailed(queue, id string) error {
 	defer q.mu.Unlock()
 	f, ok := q.failed[id]
 	if !ok || f.Job.Queue != queue {
+		if state, held := q.held[id]; held && q.queueOf(id) == queue {
+			return domain.Conflict(fmt.Sprintf("job %q is %s, not failed", id, state))
+		}
 		return domain.NotFound("%s", fmt.Sprintf("job %q not found in queue %q", id, queue))
 	}
 	delete(q.failed, id)

@@ -6,6 +6,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/etalase/etalase/adapters/postgres"
+	"github.com/etalase/etalase/domain"
+	"github.com/etalase/etalase/test/contract"
 	"github.com/etalase/etalase/test/pgtest"
 )
 
@@ -80,4 +82,14 @@ func TestIdentityNamesOneDatabase(t *testing.T) {
 	if idC, _ := c.Identity(ctx); idC == idA {
 		t.Fatalf("a database with the same token shares the identity %s", idA)
 	}
+}
+
+// TestCacheEpochContract holds the epoch to the promises the memory twin
+// keeps too.
+func TestCacheEpochContract(t *testing.T) {
+	t.Parallel()
+	contract.RunCacheEpoch(t, func(t *testing.T) domain.CacheEpoch {
+		e, _ := newEpoch(t)
+		return e
+	})
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
@@ -94,11 +95,15 @@ func Migrate(ctx context.Context, dsn, command string, out io.Writer) error {
 
 // directConfig parses dsn for a connection of its own, outside any pool
 // (migrations, LISTEN), bounding its connection attempt when dsn does not.
+// dsn may carry pgx's pool options (pool_max_conns, ...), since it is often
+// the pool's own; they are dropped here, as PostgreSQL refuses parameters it
+// does not know.
 func directConfig(dsn string) (*pgx.ConnConfig, error) {
-	cfg, err := pgx.ParseConfig(dsn)
+	pcfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, errBadDSN
 	}
+	cfg := pcfg.ConnConfig
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = defaultConnectTimeout
 	}

@@ -85,11 +85,9 @@ func startClusterOn(t *testing.T, processes int, r sharedRedis, env map[string]s
 	c := &cluster{redis: r.frozen}
 	dsn := pgtest.NewDatabase(t)
 	for i := 0; i < processes; i++ {
-		addr := fmt.Sprintf("127.0.0.1:%d", testproc.FreePort(t))
 		vars := map[string]string{
 			"DATABASE_URL": dsn,
 			"API_KEYS":     "load:" + apiSecret,
-			"HTTP_ADDR":    addr,
 			"LOG_LEVEL":    "warn",
 		}
 		for k, v := range r.env {
@@ -98,10 +96,9 @@ func startClusterOn(t *testing.T, processes int, r sharedRedis, env map[string]s
 		for k, v := range env {
 			vars[k] = v
 		}
-		p := testproc.Start(t, vars, "api")
-		url := "http://" + addr
-		p.WaitHTTP(t, url+"/healthz", 60*time.Second)
-		c.urls = append(c.urls, url)
+		p := testproc.StartAPI(t, vars, "api")
+		p.WaitHealthy(t, 60*time.Second)
+		c.urls = append(c.urls, p.URL)
 		c.metrics = append(c.metrics, p.MetricsURL())
 	}
 	c.seed(t)

@@ -74,14 +74,9 @@ func (s *scaleOut) start(t *testing.T, apis, workers int) *cluster {
 	t.Helper()
 	c := &cluster{}
 	for range apis {
-		addr := fmt.Sprintf("127.0.0.1:%d", testproc.FreePort(t))
-		env := map[string]string{"HTTP_ADDR": addr}
-		for k, v := range s.env {
-			env[k] = v
-		}
-		p := testproc.Start(t, env, "api")
-		p.WaitHTTP(t, "http://"+addr+"/healthz", 60*time.Second)
-		c.urls = append(c.urls, "http://"+addr)
+		p := testproc.StartAPI(t, s.env, "api")
+		p.WaitHealthy(t, 60*time.Second)
+		c.urls = append(c.urls, p.URL)
 	}
 	for range workers {
 		testproc.Start(t, s.env, "worker")

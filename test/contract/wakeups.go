@@ -15,7 +15,7 @@ func RunOutboxWakeups(t *testing.T, newPair func(t *testing.T) (domain.Store, do
 	t.Helper()
 	t.Run("wakes when live and after committed jobs", func(t *testing.T) {
 		store, wakeups := newPair(t)
-		w := watch(t, wakeups)
+		w := watchWakeups(t, wakeups)
 		w.waitFor(t, "the first wake-up, once the subscription is live", 1)
 
 		ctx := context.Background()
@@ -31,16 +31,16 @@ func RunOutboxWakeups(t *testing.T, newPair func(t *testing.T) (domain.Store, do
 		}
 		w.waitFor(t, "a wake-up after a job added outside a transaction", 3)
 	})
-	t.Run("wakes every watcher", func(t *testing.T) {
+	t.Run("wakes every wakeWatcher", func(t *testing.T) {
 		store, wakeups := newPair(t)
-		a, b := watch(t, wakeups), watch(t, wakeups)
-		a.waitFor(t, "watcher a live", 1)
-		b.waitFor(t, "watcher b live", 1)
+		a, b := watchWakeups(t, wakeups), watchWakeups(t, wakeups)
+		a.waitFor(t, "wakeWatcher a live", 1)
+		b.waitFor(t, "wakeWatcher b live", 1)
 		if err := store.Outbox().Add(context.Background(), job("both")); err != nil {
 			t.Fatal(err)
 		}
-		a.waitFor(t, "watcher a woken", 2)
-		b.waitFor(t, "watcher b woken", 2)
+		a.waitFor(t, "wakeWatcher a woken", 2)
+		b.waitFor(t, "wakeWatcher b woken", 2)
 	})
 	t.Run("ends with its context", func(t *testing.T) {
 		_, wakeups := newPair(t)
@@ -58,14 +58,14 @@ func RunOutboxWakeups(t *testing.T, newPair func(t *testing.T) (domain.Store, do
 	})
 }
 
-// watcher counts the wake-ups of one Watch running until the test ends.
-type watcher struct{ n atomic.Int64 }
+// wakeWatcher counts the wake-ups of one Watch running until the test ends.
+type wakeWatcher struct{ n atomic.Int64 }
 
-func watch(t *testing.T, w domain.OutboxWakeups) *watcher {
+func watchWakeups(t *testing.T, w domain.OutboxWakeups) *wakeWatcher {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	wt := &watcher{}
+	wt := &wakeWatcher{}
 	go func() {
 		defer close(done)
 		_ = w.Watch(ctx, func() { wt.n.Add(1) })
@@ -75,7 +75,7 @@ func watch(t *testing.T, w domain.OutboxWakeups) *watcher {
 }
 
 // waitFor waits until at least n wake-ups arrived.
-func (w *watcher) waitFor(t *testing.T, what string, n int64) {
+func (w *wakeWatcher) waitFor(t *testing.T, what string, n int64) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for w.n.Load() < n {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/etalase/etalase/bootstrap"
+	"github.com/etalase/etalase/test/apiclient"
 	"github.com/etalase/etalase/test/pgtest"
 	"github.com/etalase/etalase/test/redisproc"
 	"github.com/etalase/etalase/test/testproc"
@@ -51,7 +51,7 @@ func backends(t *testing.T) (map[string]string, *proxy) {
 	rs := redisproc.Start(t)
 	return map[string]string{
 		"HTTP_ADDR":        fmt.Sprintf("127.0.0.1:%d", testproc.FreePort(t)),
-		"DATABASE_URL":     u.String(),
+		"DATABASE_URL":     testproc.CapPool(u.String()),
 		"REDIS_URL":        rs.URL(),
 		"API_KEYS":         "writer:" + apiSecret,
 		"ADMIN_KEYS":       "ops:" + adminSecret,
@@ -119,11 +119,7 @@ func waitReady(t *testing.T, url string) {
 }
 
 // response is what a request returned.
-type response struct {
-	Status int
-	Header http.Header
-	Body   []byte
-}
+type response apiclient.Response
 
 // JSON decodes the body into a generic map.
 func (r response) JSON(t *testing.T) map[string]any {
@@ -150,28 +146,16 @@ var (
 // do sends one request. A string body is sent as is.
 func (s *service) do(t *testing.T, method, path, body string, headers ...header) response {
 	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
+	hs := make([]apiclient.Header, len(headers))
+	for i, h := range headers {
+		hs[i] = apiclient.Header{Name: h.name, Value: h.value}
 	}
-	req, err := http.NewRequest(method, s.base+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, h := range headers {
-		req.Header.Set(h.name, h.value)
-	}
-	client := &http.Client{Timeout: 20 * time.Second}
-	resp, err := client.Do(req)
+	c := &apiclient.Client{Base: s.base, HTTP: &http.Client{Timeout: 20 * time.Second}}
+	r, err := c.Do(method, path, body, hs...)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s %s: read body: %v", method, path, err)
-	}
-	return response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+	return response(r)
 }
 
 // want fails the test unless r has the status.

@@ -1,13 +1,14 @@
 package jobs
 
 import (
-	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/etalase/etalase/test/apiclient"
 )
 
 // TestUnknownJobFailsAtOnce puts a job of a type no handler knows on the
@@ -26,16 +27,13 @@ func TestUnknownJobFailsAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	admin := func(method, path string) (int, map[string]any) {
-		req, _ := http.NewRequest(method, c.base+path, nil)
-		req.Header.Set("Authorization", "Bearer root-secret-0123456789")
-		resp, err := c.client.Do(req)
+		r, err := c.api.Do(method, path, nil, apiclient.Bearer(rootSecret))
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer resp.Body.Close()
 		var body map[string]any
-		_ = json.NewDecoder(resp.Body).Decode(&body)
-		return resp.StatusCode, body
+		_ = r.Decode(&body)
+		return r.Status, body
 	}
 	deadline := time.Now().Add(20 * time.Second)
 	var job map[string]any

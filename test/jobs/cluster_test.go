@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/etalase/etalase/test/apiclient"
 	"github.com/etalase/etalase/test/clusterproc"
 	"github.com/etalase/etalase/test/testproc"
 )
@@ -114,20 +114,14 @@ type queueCounts struct {
 // admin calls the admin API with the harness's admin key and decodes the
 // answer into out when it is not nil.
 func (c *cluster) admin(method, path string, out any) (int, error) {
-	req, err := http.NewRequest(method, c.base+path, nil)
+	r, err := c.api.Do(method, path, nil, apiclient.Bearer(rootSecret))
 	if err != nil {
 		return 0, err
 	}
-	req.Header.Set("Authorization", "Bearer root-secret-0123456789")
-	resp, err := c.client.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
 	if out != nil {
-		err = json.NewDecoder(resp.Body).Decode(out)
+		err = r.Decode(out)
 	}
-	return resp.StatusCode, err
+	return r.Status, err
 }
 
 // waitFailed waits until the report queue holds exactly one failed job.

@@ -40,9 +40,8 @@ func TestEvictingQueueRedisIsRefused(t *testing.T) {
 	}
 	t.Run("allowed", func(t *testing.T) {
 		t.Parallel()
-		addr := "127.0.0.1:" + strconv.Itoa(testproc.FreePort(t))
-		p := testproc.Start(t, c.vars(map[string]string{"HTTP_ADDR": addr, "REDIS_ALLOW_EVICTION": "true"}), "api")
-		p.WaitHTTP(t, "http://"+addr+"/healthz", 30*time.Second)
+		p := testproc.StartAPI(t, c.vars(map[string]string{"REDIS_ALLOW_EVICTION": "true"}), "api")
+		p.WaitHealthy(t, 30*time.Second)
 		if out := p.Output(); !strings.Contains(out, "REDIS_ALLOW_EVICTION") || !strings.Contains(out, "allkeys-lru") {
 			t.Errorf("the allowed api does not say what it allowed:\n%s", out)
 		}

@@ -1,11 +1,7 @@
 package jobs
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"testing"
@@ -13,27 +9,29 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/etalase/etalase/test/apiclient"
 	"github.com/etalase/etalase/test/pgtest"
 	"github.com/etalase/etalase/test/redisproc"
 	"github.com/etalase/etalase/test/testproc"
 )
 
 const (
-	keyName   = "loader"
-	keySecret = "loader-secret-0123456789"
+	keyName    = "loader"
+	keySecret  = "loader-secret-0123456789"
+	rootSecret = "root-secret-0123456789"
 )
 
 // cluster is one private etalase deployment: a fresh database, a private
 // redis-server, and the api and worker processes a test starts on them.
 type cluster struct {
-	t      *testing.T
-	dsn    string
-	redis  *redisproc.Server
-	db     *pgxpool.Pool
-	env    map[string]string
-	client *http.Client
-	base   string // the API's URL of the current api process
-	catID  int64
+	t     *testing.T
+	dsn   string
+	redis *redisproc.Server
+	db    *pgxpool.Pool
+	env   map[string]string
+	api   *apiclient.Client // the writer's client of the current api process
+	base  string            // the API's URL of the current api process
+	catID int64
 }
 
 // newCluster prepares the database and Redis; env adds to or overrides the
@@ -51,7 +49,7 @@ func newCluster(t *testing.T, env map[string]string) *cluster {
 		"DATABASE_URL":          c.dsn,
 		"REDIS_URL":             c.redis.URL(),
 		"API_KEYS":              keyName + ":" + keySecret,
-		"ADMIN_KEYS":            "root:root-secret-0123456789",
+		"ADMIN_KEYS":            "root:" + rootSecret,
 		"LOG_LEVEL":             "warn",
 		"REPORT_DELAY":          "0s",
 		"REPORT_SWEEP_AFTER":    "3s",
@@ -61,8 +59,7 @@ func newCluster(t *testing.T, env map[string]string) *cluster {
 	for k, v := range env {
 		c.env[k] = v
 	}
-	c.client = &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{
-		MaxIdleConns: 1000, MaxIdleConnsPerHost: 1000, MaxConnsPerHost: 1000}}
+	c.api = apiclient.New("", keySecret)
 	return c
 }
 
@@ -80,14 +77,14 @@ func (c *cluster) vars(extra map[string]string) map[string]string {
 // startAPI runs `etalase api` on a free port and waits until it answers.
 func (c *cluster) startAPI() *testproc.Proc {
 	c.t.Helper()
-	port := testproc.FreePort(c.t)
-	p := testproc.Start(c.t, c.vars(map[string]string{"HTTP_ADDR": "127.0.0.1:" + strconv.Itoa(port)}), "api")
-	c.base = "http://127.0.0.1:" + strconv.Itoa(port)
-	p.WaitHTTP(c.t, c.base+"/healthz", 30*time.Second)
+	api := testproc.StartAPI(c.t, c.vars(nil), "api")
+	c.base = api.URL
+	c.api.Base = c.base
+	api.WaitHealthy(c.t, 30*time.Second)
 	if c.catID == 0 {
 		c.catID = c.mustCreate("/categories", map[string]any{"name": "Fault " + strconv.FormatInt(time.Now().UnixNano(), 36)})
 	}
-	return p
+	return api.Proc
 }
 
 // startWorker runs `etalase worker`.
@@ -99,30 +96,8 @@ func (c *cluster) startWorker(extra map[string]string) *testproc.Proc {
 // post sends a JSON body with the loader's key; it returns the status and
 // the created id, or an error when no answer came.
 func (c *cluster) post(path string, body any) (int, int64, error) {
-	b, _ := json.Marshal(body)
-	req, err := http.NewRequest(http.MethodPost, c.base+path, bytes.NewReader(b))
-	if err != nil {
-		return 0, 0, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+keySecret)
-	resp, err := c.client.Do(req)
-	if err != nil {
-		return 0, 0, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return resp.StatusCode, 0, err
-	}
-	var out struct {
-		ID int64 `json:"id"`
-	}
-	_ = json.Unmarshal(raw, &out)
-	if resp.StatusCode >= 300 {
-		return resp.StatusCode, 0, fmt.Errorf("POST %s: %d %s", path, resp.StatusCode, raw)
-	}
-	return resp.StatusCode, out.ID, nil
+	r, id, err := c.api.Create(path, body)
+	return r.Status, id, err
 }
 
 func (c *cluster) mustCreate(path string, body any) int64 {

@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"strconv"
 	"sync"
@@ -27,13 +26,11 @@ func (c *cluster) sharing(t *testing.T) *cluster {
 // get answers the status and X-Cache of a GET.
 func (c *cluster) get(path string) (int, string) {
 	c.t.Helper()
-	resp, err := c.client.Get(c.base + path)
+	r, err := c.api.Anonymous().Do(http.MethodGet, path, nil)
 	if err != nil {
 		c.t.Fatalf("GET %s: %v", path, err)
 	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, resp.Body)
-	return resp.StatusCode, resp.Header.Get("X-Cache")
+	return r.Status, r.Header.Get("X-Cache")
 }
 
 // TestFreshDatabaseBehindRedisThatRemembers is a new user dropping the

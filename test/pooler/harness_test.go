@@ -1,9 +1,7 @@
 package pooler
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/etalase/etalase/test/apiclient"
 	"github.com/etalase/etalase/test/pgbouncerproc"
 	"github.com/etalase/etalase/test/pgtest"
 	"github.com/etalase/etalase/test/redisproc"
@@ -39,6 +38,7 @@ type deployment struct {
 	bouncer *pgbouncerproc.Server
 	db      *pgxpool.Pool // the test's own direct connections
 	env     map[string]string
+	api     *apiclient.Client // the writer's; requests name the process's URL
 	client  *http.Client
 }
 
@@ -68,8 +68,9 @@ func newDeployment(t *testing.T) *deployment {
 		"REPORT_DELAY":        "0s",
 		"SHUTDOWN_TIMEOUT":    "5s",
 	}
-	d.client = &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{
-		MaxIdleConns: 100, MaxIdleConnsPerHost: 100}}
+	d.api = &apiclient.Client{Token: keySecret, HTTP: &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{
+		MaxIdleConns: 100, MaxIdleConnsPerHost: 100}}}
+	d.client = d.api.HTTP
 	return d
 }
 
@@ -91,44 +92,11 @@ func (d *deployment) start(command string) *process {
 }
 
 // response is a finished HTTP exchange.
-type response struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
-func (r response) decode(v any) error {
-	if err := json.Unmarshal(r.body, v); err != nil {
-		return fmt.Errorf("decode %s: %w", r.body, err)
-	}
-	return nil
-}
+type response = apiclient.Response
 
 // do sends a request with the writer's key and a JSON body, if any.
 func (d *deployment) do(method, url string, body any) (response, error) {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return response{}, err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, url, rd)
-	if err != nil {
-		return response{}, err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("Authorization", "Bearer "+keySecret)
-	resp, err := d.client.Do(req)
-	if err != nil {
-		return response{}, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	return response{status: resp.StatusCode, header: resp.Header, body: raw}, err
+	return d.api.Do(method, url, body)
 }
 
 // parallel runs fn(i) for i in [0, n) on workers goroutines and returns
@@ -166,8 +134,8 @@ func expect(r response, err error, want int, what string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	if r.status != want {
-		return fmt.Errorf("%s: %d, want %d: %s", what, r.status, want, r.body)
+	if r.Status != want {
+		return fmt.Errorf("%s: %d, want %d: %s", what, r.Status, want, r.Body)
 	}
 	return nil
 }

@@ -31,7 +31,7 @@ func TestAPIAndWorkerThroughPgBouncer(t *testing.T) {
 			return err
 		}
 		var c struct{ ID int64 }
-		err = r.decode(&c)
+		err = r.Decode(&c)
 		catIDs[i] = c.ID
 		return err
 	}))
@@ -44,7 +44,7 @@ func TestAPIAndWorkerThroughPgBouncer(t *testing.T) {
 			return err
 		}
 		var p struct{ ID int64 }
-		err = r.decode(&p)
+		err = r.Decode(&p)
 		ids[i] = p.ID
 		return err
 	}))
@@ -80,14 +80,14 @@ func TestAPIAndWorkerThroughPgBouncer(t *testing.T) {
 				Version     int64
 				Category    struct{ Name string }
 			}
-			if err := r.decode(&p); err != nil {
+			if err := r.Decode(&p); err != nil {
 				t.Fatal(err)
 			}
 			want := fmt.Sprintf("Patched product %d|%d.50|Renamed %d|2", i, i, i%categories)
 			if got := fmt.Sprintf("%s|%s|%s|%d", p.Name, p.Price, p.Category.Name, p.Version); got != want {
 				t.Fatalf("product %d reads %s, want %s", id, got, want)
 			}
-			if r.header.Get("X-Cache") == "HIT" {
+			if r.Header.Get("X-Cache") == "HIT" {
 				hits++
 			}
 		}
@@ -102,7 +102,7 @@ func TestAPIAndWorkerThroughPgBouncer(t *testing.T) {
 			t.Fatal(err)
 		}
 		var page struct{ Data []struct{ Name string } }
-		if err := r.decode(&page); err != nil {
+		if err := r.Decode(&page); err != nil {
 			t.Fatal(err)
 		}
 		for _, p := range page.Data {
@@ -126,11 +126,11 @@ func TestAPIAndWorkerThroughPgBouncer(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ready struct{ Status string }
-	if err := r.decode(&ready); err != nil {
+	if err := r.Decode(&ready); err != nil {
 		t.Fatal(err)
 	}
 	if ready.Status != "ok" {
-		t.Fatalf("readyz %s: %s", ready.Status, r.body)
+		t.Fatalf("readyz %s: %s", ready.Status, r.Body)
 	}
 	// A Redis call that outlasts the cache's short timeout on a busy machine
 	// distrusts the cache until the next probe: wait for trust, not for

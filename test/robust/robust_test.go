@@ -59,10 +59,7 @@ func TestRequestStorm(t *testing.T) {
 	t.Logf("seed %d (replay: go test ./test/robust -run TestRequestStorm -args -robust.seed=%d)", s, s)
 	fmt.Printf("robust: seed %d\n", s)
 
-	port := testproc.FreePort(t)
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	proc := testproc.Start(t, map[string]string{
-		"HTTP_ADDR":     fmt.Sprintf("127.0.0.1:%d", port),
+	proc := testproc.StartAPI(t, map[string]string{
 		"DATABASE_URL":  pgtest.NewDatabase(t),
 		"REDIS_URL":     redisproc.Start(t).URL(),
 		"API_KEYS":      apiKeyName + ":" + apiKey,
@@ -70,9 +67,9 @@ func TestRequestStorm(t *testing.T) {
 		"LOG_LEVEL":     "error",
 		"CACHE_ENABLED": "true",
 	}, "api")
-	proc.WaitHTTP(t, base+"/readyz", 30*time.Second)
+	proc.WaitHTTP(t, proc.URL+"/readyz", 30*time.Second)
 
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	addr := strings.TrimPrefix(proc.URL, "http://")
 	f := setUp(t, addr)
 
 	rng := rand.New(rand.NewPCG(s, s^0x9e3779b97f4a7c15))

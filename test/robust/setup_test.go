@@ -1,51 +1,32 @@
 package robust
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/etalase/etalase/test/apiclient"
 )
 
 // call sends one well-formed request and decodes a JSON answer into out.
+// Writes carry the writer's key; reads go without one.
 func call(t *testing.T, method, url string, body any, out any) (int, http.Header) {
 	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, url, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
+	c := &apiclient.Client{HTTP: &http.Client{Timeout: 10 * time.Second}}
 	if method != http.MethodGet {
-		req.Header.Set("Authorization", "Bearer "+apiKey)
+		c.Token = apiKey
 	}
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	r, err := c.Do(method, url, body)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, url, err)
 	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s %s: read body: %v", method, url, err)
-	}
-	if out != nil && resp.StatusCode < 300 {
-		if err := json.Unmarshal(raw, out); err != nil {
-			t.Fatalf("%s %s: %d with a body that is not the expected JSON (%v): %s", method, url, resp.StatusCode, err, raw)
+	if out != nil && r.Status < 300 {
+		if err := r.Decode(out); err != nil {
+			t.Fatalf("%s %s: %d with a body that is not the expected JSON: %v", method, url, r.Status, err)
 		}
 	}
-	return resp.StatusCode, resp.Header
+	return r.Status, r.Header
 }
 
 type productJSON struct {

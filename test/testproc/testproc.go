@@ -13,10 +13,12 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -124,11 +126,50 @@ type Proc struct {
 	err     error         // the result of Wait, valid after done is closed
 }
 
+// PoolMaxConns is the size of the PostgreSQL pool of a process a test
+// starts, unless its DATABASE_URL sets pool_max_conns itself. A process
+// otherwise holds up to 16, and the suite runs two test binaries at once on
+// a two-core machine, each with several processes: together they would
+// take most of a server's default 100 connections (README: Running at
+// scale). Four keeps every test's concurrency while the whole suite stays
+// well under that.
+const PoolMaxConns = 4
+
+// CapPool returns dsn with pool_max_conns=PoolMaxConns unless it sets
+// pool_max_conns already. dsn is a URL or a keyword/value string.
+func CapPool(dsn string) string {
+	return WithPoolMaxConns(dsn, PoolMaxConns, false)
+}
+
+// WithPoolMaxConns returns dsn with pool_max_conns=n; a pool_max_conns dsn
+// already has is replaced only if replace is true.
+func WithPoolMaxConns(dsn string, n int, replace bool) string {
+	if dsn == "" {
+		return dsn
+	}
+	u, err := url.Parse(dsn)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		// keyword/value form: the last setting of a keyword wins.
+		if strings.Contains(dsn, "pool_max_conns") && !replace {
+			return dsn
+		}
+		return fmt.Sprintf("%s pool_max_conns=%d", dsn, n)
+	}
+	q := u.Query()
+	if q.Has("pool_max_conns") && !replace {
+		return dsn
+	}
+	q.Set("pool_max_conns", strconv.Itoa(n))
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
 // Start runs the etalase binary with args and exactly the given environment
-// plus PATH and HOME, and OPS_ADDR on a free port unless env sets it: many
+// plus PATH and HOME, OPS_ADDR on a free port unless env sets it (many
 // processes share this host, and the default OPS_ADDR would let only one
-// start. Its output is kept and logged if the test fails; the process is
-// killed when the test ends.
+// start), and a DATABASE_URL gets a pool of PoolMaxConns (CapPool).
+// Its output is kept and logged if the test fails; the process is killed
+// when the test ends.
 func Start(t testing.TB, env map[string]string, args ...string) *Proc {
 	t.Helper()
 	bin := Binary(t)
@@ -140,6 +181,9 @@ func Start(t testing.TB, env map[string]string, args ...string) *Proc {
 		cmd.Env = append(cmd.Env, "OPS_ADDR="+opsAddr)
 	}
 	for k, v := range env {
+		if k == "DATABASE_URL" {
+			v = CapPool(v)
+		}
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
 	p := &Proc{cmd: cmd, out: &syncBuffer{}, opsAddr: opsAddr, done: make(chan struct{})}
@@ -167,6 +211,34 @@ func (p *Proc) OpsURL() string { return "http://" + p.opsAddr }
 
 // MetricsURL returns the URL of the process's Prometheus metrics.
 func (p *Proc) MetricsURL() string { return p.OpsURL() + "/metrics" }
+
+// API is a started etalase command that serves HTTP on a port of its own.
+type API struct {
+	*Proc
+	URL string // "http://" + its HTTP_ADDR
+}
+
+// StartAPI is Start with HTTP_ADDR on a free port of 127.0.0.1 (unless env
+// names one) for a command that serves HTTP (api, all, dev). It does not
+// wait: WaitHealthy or WaitHTTP does.
+func StartAPI(t testing.TB, env map[string]string, args ...string) *API {
+	t.Helper()
+	vars := make(map[string]string, len(env)+1)
+	for k, v := range env {
+		vars[k] = v
+	}
+	if vars["HTTP_ADDR"] == "" {
+		vars["HTTP_ADDR"] = "127.0.0.1:" + strconv.Itoa(FreePort(t))
+	}
+	return &API{Proc: Start(t, vars, args...), URL: "http://" + vars["HTTP_ADDR"]}
+}
+
+// WaitHealthy waits until /healthz answers 200, failing the test if the
+// process exits first or timeout passes.
+func (a *API) WaitHealthy(t testing.TB, timeout time.Duration) {
+	t.Helper()
+	a.WaitHTTP(t, a.URL+"/healthz", timeout)
+}
 
 // Output returns everything the process has written so far to stdout and
 // stderr.

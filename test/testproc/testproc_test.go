@@ -55,3 +55,20 @@ func TestRemoveStale(t *testing.T) {
 		t.Fatalf("fresh directory removed: %v", err)
 	}
 }
+
+func TestCapPool(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"postgres://u@h:5432/db?sslmode=disable", "postgres://u@h:5432/db?pool_max_conns=4&sslmode=disable"},
+		{"postgres://u@h:5432/db?pool_max_conns=9", "postgres://u@h:5432/db?pool_max_conns=9"},
+		{"host=h dbname=db", "host=h dbname=db pool_max_conns=4"},
+		{"host=h pool_max_conns=9", "host=h pool_max_conns=9"},
+		{"", ""},
+	} {
+		if got := CapPool(c.in); got != c.want {
+			t.Errorf("CapPool(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+	if got := WithPoolMaxConns("postgres://h/db?pool_max_conns=9", 16, true); got != "postgres://h/db?pool_max_conns=16" {
+		t.Errorf("WithPoolMaxConns replace = %q", got)
+	}
+}

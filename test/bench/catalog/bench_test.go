@@ -33,6 +33,9 @@ const (
 	getDuration   = 10 * time.Second // length of each throughput run
 	pgbenchScale  = 10               // pgbench -i -s
 	deepRatioGoal = 1.5              // a deep page may cost this much of the first
+	// benchPoolMaxConns is a deployment's pool (the process default), not
+	// the small pool tests run with.
+	benchPoolMaxConns = 16
 )
 
 // env is the service under measurement, shared by every sub-benchmark.
@@ -71,7 +74,7 @@ func setUp(b *testing.B) *env {
 	}
 	proc := testproc.Start(b, map[string]string{
 		"HTTP_ADDR":     fmt.Sprintf("127.0.0.1:%d", port),
-		"DATABASE_URL":  dsn,
+		"DATABASE_URL":  testproc.WithPoolMaxConns(dsn, benchPoolMaxConns, true),
 		"REDIS_URL":     redisproc.Start(b).URL(),
 		"API_KEYS":      "bench:bench-secret-0123456789",
 		"CACHE_ENABLED": "false",

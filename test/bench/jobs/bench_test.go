@@ -29,6 +29,9 @@ const (
 	moderateRate  = 200              // creations per second of the latency run
 	completionMax = 60 * time.Second // how long a run may wait for its reports
 	secret        = "bench-secret-0123456789"
+	// benchPoolMaxConns is a deployment's pool (the process default), not
+	// the small pool tests run with.
+	benchPoolMaxConns = 16
 )
 
 type env struct {
@@ -60,7 +63,7 @@ func setUp(b *testing.B) *env {
 	dsn := pgtest.NewDatabase(b)
 	rds := redisproc.Start(b)
 	vars := map[string]string{
-		"DATABASE_URL":       dsn,
+		"DATABASE_URL":       testproc.WithPoolMaxConns(dsn, benchPoolMaxConns, true),
 		"REDIS_URL":          rds.URL(),
 		"API_KEYS":           "bench:" + secret,
 		"LOG_LEVEL":          "warn",
