@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -26,6 +27,19 @@ const (
 	DefaultWorkerConcurrency = 10
 	DefaultShutdownTimeout   = 15 * time.Second
 )
+
+// defaultWorkerConcurrency is WORKER_CONCURRENCY when unset. A job that
+// waits out REPORT_DELAY holds a slot for seconds doing nothing, and
+// CONTRACT.md's 10 stands. With no delay a job is a few PostgreSQL round
+// trips and a commit: its time is spent waiting on the database, and the
+// more jobs commit at once the more commits share one flush, so it is
+// GOMAXPROCS×8 (16 on two cores, the size of the connection pool).
+func defaultWorkerConcurrency(reportDelay time.Duration) int {
+	if reportDelay > 0 {
+		return DefaultWorkerConcurrency
+	}
+	return runtime.GOMAXPROCS(0) * 8
+}
 
 // Key is a named secret from API_KEYS or ADMIN_KEYS.
 type Key struct {
@@ -127,7 +141,7 @@ func LoadConfig(command string, getenv func(string) string) (Config, error) {
 	c.CacheLocalEntries = r.integer("CACHE_LOCAL_ENTRIES", 0, 0, 10_000_000)
 	c.CacheLocalWindow = r.duration("CACHE_LOCAL_WINDOW", DefaultCacheLocalWindow, time.Millisecond)
 	c.ReportDelay = r.duration("REPORT_DELAY", DefaultReportDelay, 0)
-	c.WorkerConcurrency = r.integer("WORKER_CONCURRENCY", DefaultWorkerConcurrency, 1, 10000)
+	c.WorkerConcurrency = r.integer("WORKER_CONCURRENCY", defaultWorkerConcurrency(c.ReportDelay), 1, 10000)
 	c.APIKeys = r.keys("API_KEYS")
 	c.AdminKeys = r.keys("ADMIN_KEYS")
 	c.LogLevel = r.level("LOG_LEVEL", zapcore.InfoLevel)
