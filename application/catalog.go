@@ -33,6 +33,7 @@ type CreateProduct struct {
 	Fields         domain.ProductFields
 	RequestedBy    string // the API key's name: it owns the report and scopes the idempotency key
 	IdempotencyKey string // optional
+	RequestID      string // the request's id, carried into the report's job; optional
 }
 
 // CreatedProduct is what CreateProduct made; Replayed says it was made by an
@@ -74,7 +75,7 @@ func (c *Catalog) CreateProduct(ctx context.Context, in CreateProduct) (CreatedP
 		if err != nil {
 			return err
 		}
-		if _, err := requestReport(ctx, tx, p.ID, in.RequestedBy); err != nil {
+		if _, err := requestReport(ctx, tx, p.ID, in.RequestedBy, in.RequestID); err != nil {
 			return err
 		}
 		if in.IdempotencyKey != "" {

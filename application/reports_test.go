@@ -70,12 +70,15 @@ func (storeProducts) Delete(context.Context, int64) error { return errors.New("n
 
 type storeReports struct{ s *reportStore }
 
-func (r storeReports) Create(_ context.Context, productID int64, by string) (domain.Report, error) {
+func (r storeReports) Create(_ context.Context, productID int64, by, requestID string) (domain.Report, error) {
 	r.s.mu.Lock()
 	defer r.s.mu.Unlock()
 	r.s.nextID++
-	rep := &domain.Report{ID: r.s.nextID, ProductID: productID, Status: domain.ReportQueued, RequestedBy: by, CreatedAt: time.Now()}
+	rep := &domain.Report{ID: r.s.nextID, ProductID: productID, Status: domain.ReportQueued, RequestedBy: by,
+		RequestID: requestID, CreatedAt: time.Now()}
 	r.s.reports[rep.ID] = rep
+	// The report's job is in the outbox with it, as the port asks.
+	r.s.outbox = append(r.s.outbox, outboxRow{job: ReportJob(*rep)})
 	return *rep, nil
 }
 func (r storeReports) Get(_ context.Context, id int64) (domain.Report, error) {

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"time"
 
@@ -14,10 +15,24 @@ import (
 // The defaults that other code shares: OPS_ADDR's, which healthcheck
 // probes, and the servers of DATABASE_URL and REDIS_URL.
 const (
-	DefaultOpsAddr     = "127.0.0.1:9090"
-	DefaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/etalase?sslmode=disable"
-	DefaultRedisURL    = "redis://127.0.0.1:6379/0"
+	DefaultOpsAddr           = "127.0.0.1:9090"
+	DefaultWorkerConcurrency = 10 // with a REPORT_DELAY; see defaultWorkerConcurrency
+	DefaultDatabaseURL       = "postgres://postgres@127.0.0.1:5432/etalase?sslmode=disable"
+	DefaultRedisURL          = "redis://127.0.0.1:6379/0"
 )
+
+// defaultWorkerConcurrency is WORKER_CONCURRENCY when unset. A job that
+// waits out REPORT_DELAY holds a slot for seconds doing nothing, and
+// CONTRACT.md's 10 stands. With no delay a job is a few PostgreSQL round
+// trips and a commit: its time is spent waiting on the database, and the
+// more jobs commit at once the more commits share one flush, so it is
+// GOMAXPROCS×8 (16 on two cores, the size of the connection pool).
+func defaultWorkerConcurrency(reportDelay time.Duration) int {
+	if reportDelay > 0 {
+		return DefaultWorkerConcurrency
+	}
+	return runtime.GOMAXPROCS(0) * 8
+}
 
 // Key is a named secret from API_KEYS or ADMIN_KEYS.
 type Key struct {
@@ -133,7 +148,7 @@ func (c *Config) variables() []variable {
 		{"CACHE_LOCAL_ENTRIES", "0", integer(&c.CacheLocalEntries, 0, 10_000_000)},
 		{"CACHE_LOCAL_WINDOW", "10ms", duration(&c.CacheLocalWindow, time.Millisecond)},
 		{"REPORT_DELAY", "5s", duration(&c.ReportDelay, 0)},
-		{"WORKER_CONCURRENCY", "10", integer(&c.WorkerConcurrency, 1, 10000)},
+		{"WORKER_CONCURRENCY", "", integer(&c.WorkerConcurrency, 1, 10000)}, // unset: defaultWorkerConcurrency
 		// Five attempts back off 2+4+8+16 s, so a report left queued or
 		// running for two minutes has lost its job.
 		{"REPORT_SWEEP_AFTER", "2m", duration(&c.Jobs.SweepAfter, time.Second)},
@@ -209,6 +224,9 @@ func (c *Config) read(getenv func(string) string) (map[string]bool, error) {
 // check applies the rules between variables and folds the sentinel master
 // names into the Redis URLs.
 func (c *Config) check(given map[string]bool) error {
+	if !given["WORKER_CONCURRENCY"] {
+		c.WorkerConcurrency = defaultWorkerConcurrency(c.ReportDelay)
+	}
 	if !given["CACHE_REDIS_ADDRS"] {
 		if c.CacheRedisMode != c.RedisMode && c.CacheRedisMode != RedisSingle {
 			// Cluster nodes and sentinels are never the same addresses.

@@ -1,6 +1,7 @@
 package bootstrap
 
 import (
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -350,4 +351,25 @@ func FuzzParseKeys(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestWorkerConcurrencyFollowsReportDelay(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		env  map[string]string
+		want int
+	}{
+		{map[string]string{}, DefaultWorkerConcurrency},
+		{map[string]string{"REPORT_DELAY": "0s"}, runtime.GOMAXPROCS(0) * 8},
+		{map[string]string{"REPORT_DELAY": "0s", "WORKER_CONCURRENCY": "3"}, 3},
+	} {
+		tc.env["API_KEYS"] = "a:b"
+		c, err := LoadConfig("all", env(tc.env))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.WorkerConcurrency != tc.want {
+			t.Errorf("%v: WorkerConcurrency %d, want %d", tc.env, c.WorkerConcurrency, tc.want)
+		}
+	}
 }

@@ -33,8 +33,12 @@ type CategoryRepository interface {
 
 // ReportRepository stores reports and computes their results.
 type ReportRepository interface {
-	// Create records a queued report of an existing product.
-	Create(ctx context.Context, productID int64, requestedBy string) (Report, error)
+	// Create records a queued report of an existing product, asked for by
+	// requestedBy in the request requestID (may be empty). The report's job
+	// is in the outbox from then on: Outbox.Relay offers it and Backlog
+	// counts it until a relay has sent it, as for a job added with
+	// Outbox.Add in the same transaction.
+	Create(ctx context.Context, productID int64, requestedBy, requestID string) (Report, error)
 	Get(ctx context.Context, id int64) (Report, error)
 	// ListByProduct returns a product's reports, newest first.
 	ListByProduct(ctx context.Context, productID int64) ([]Report, error)
@@ -57,6 +61,9 @@ type ReportRepository interface {
 // The use cases use it when the repository offers it.
 type ReportFinisher interface {
 	Finish(ctx context.Context, id, productID int64) (Report, error)
+	// Run does what Start followed by Finish does, in one statement, for a
+	// job with no work between them; it changes nothing when it fails.
+	Run(ctx context.Context, id, productID int64) (Report, error)
 }
 
 // Outbox holds jobs written in the same transaction as the data they are
@@ -64,8 +71,8 @@ type ReportFinisher interface {
 type Outbox interface {
 	Add(ctx context.Context, job Job) error
 	// Relay claims up to limit unsent jobs that no other relay holds, calls
-	// send for each and marks those sent that send accepted. It returns how
-	// many were sent.
+	// send for each (possibly from several goroutines at once) and marks
+	// those sent that send accepted. It returns how many were sent.
 	Relay(ctx context.Context, limit int, send func(context.Context, Job) error) (int, error)
 	// Backlog counts unsent jobs and the creation time of the oldest.
 	Backlog(ctx context.Context) (count int, oldest time.Time, err error)

@@ -24,12 +24,15 @@ type Report struct {
 	ProductID   int64
 	Status      ReportStatus
 	RequestedBy string
-	Attempts    int
-	Error       *string
-	CreatedAt   time.Time
-	StartedAt   *time.Time
-	FinishedAt  *time.Time
-	Result      *ReportResult
+	// RequestID is the id of the request that asked for the report (the
+	// product's creation or a report request), "" when none was known.
+	RequestID  string
+	Attempts   int
+	Error      *string
+	CreatedAt  time.Time
+	StartedAt  *time.Time
+	FinishedAt *time.Time
+	Result     *ReportResult
 }
 
 // ReportResult is the summary of a product that a report job computes.

@@ -227,7 +227,7 @@ func (s *Server) createProduct(c *fiber.Ctx) error {
 		return err
 	}
 	out, err := s.catalog.CreateProduct(c.UserContext(), application.CreateProduct{
-		Fields: fields, RequestedBy: KeyName(c), IdempotencyKey: key})
+		Fields: fields, RequestedBy: KeyName(c), IdempotencyKey: key, RequestID: RequestID(c)})
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ type reportJSON struct {
 	ProductID   int64             `json:"productId"`
 	Status      string            `json:"status"`
 	RequestedBy string            `json:"requestedBy"`
+	RequestID   *string           `json:"requestId"`
 	Attempts    int               `json:"attempts"`
 	Error       *string           `json:"error"`
 	CreatedAt   string            `json:"createdAt"`
@@ -57,6 +58,10 @@ func toReportJSON(r domain.Report) reportJSON {
 		CreatedAt:   timestamp(r.CreatedAt),
 		StartedAt:   optionalTimestamp(r.StartedAt),
 		FinishedAt:  optionalTimestamp(r.FinishedAt),
+	}
+	if r.RequestID != "" {
+		id := r.RequestID
+		out.RequestID = &id
 	}
 	if res := r.Result; res != nil {
 		out.Result = &reportResultJSON{
@@ -110,7 +115,8 @@ func (h jobHandlers) requestReport(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	r, err := h.reports.RequestReport(c.UserContext(), application.RequestReport{ProductID: id, RequestedBy: KeyName(c)})
+	r, err := h.reports.RequestReport(c.UserContext(), application.RequestReport{ProductID: id, RequestedBy: KeyName(c),
+		RequestID: RequestID(c)})
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/etalase/etalase/application"
 	"github.com/etalase/etalase/domain"
 )
 
@@ -14,7 +15,9 @@ var _ domain.ReportRepository = reports{}
 // reports is the ReportRepository of a Store.
 type reports struct{ s *Store }
 
-func (r reports) Create(ctx context.Context, productID int64, requestedBy string) (domain.Report, error) {
+// Create records a queued report and adds its job to the outbox, as the
+// PostgreSQL report row, which is its own outbox row, does.
+func (r reports) Create(ctx context.Context, productID int64, requestedBy, requestID string) (domain.Report, error) {
 	var rep domain.Report
 	err := r.s.do(ctx, func(st *state) error {
 		if _, ok := st.products[productID]; !ok {
@@ -22,8 +25,10 @@ func (r reports) Create(ctx context.Context, productID int64, requestedBy string
 		}
 		st.lastReport++
 		rep = domain.Report{ID: st.lastReport, ProductID: productID, Status: domain.ReportQueued,
-			RequestedBy: requestedBy, CreatedAt: r.s.now()}
+			RequestedBy: requestedBy, RequestID: requestID, CreatedAt: r.s.now()}
 		st.reports[rep.ID] = rep
+		st.lastOutbox++
+		st.outbox = append(st.outbox, outboxRow{id: st.lastOutbox, job: application.ReportJob(rep), createdAt: rep.CreatedAt})
 		return nil
 	})
 	return rep, err

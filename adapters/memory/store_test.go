@@ -48,7 +48,7 @@ func TestStoreConcurrentCreates(t *testing.T) {
 					if err != nil {
 						return err
 					}
-					_, err = tx.Reports().Create(ctx, p.ID, "admin")
+					_, err = tx.Reports().Create(ctx, p.ID, "admin", "")
 					return err
 				})
 			}

@@ -25,7 +25,7 @@ var (
 )
 
 // reportColumns is the select list reportRow scans.
-const reportColumns = `id, product_id, status, requested_by, attempts, error,
+const reportColumns = `id, product_id, status, requested_by, request_id, attempts, error,
 	created_at, started_at, finished_at, result`
 
 // reportRow is a row of reports; Result is the jsonb document of a
@@ -35,6 +35,7 @@ type reportRow struct {
 	ProductID   int64
 	Status      string
 	RequestedBy string
+	RequestID   *string
 	Attempts    int
 	Error       *string
 	CreatedAt   time.Time
@@ -61,13 +62,14 @@ type reportResultRow struct {
 
 func scanReport(row pgx.Row) (reportRow, error) {
 	var r reportRow
-	err := row.Scan(&r.ID, &r.ProductID, &r.Status, &r.RequestedBy, &r.Attempts, &r.Error,
+	err := row.Scan(&r.ID, &r.ProductID, &r.Status, &r.RequestedBy, &r.RequestID, &r.Attempts, &r.Error,
 		&r.CreatedAt, &r.StartedAt, &r.FinishedAt, &r.Result)
 	return r, err
 }
 
 func (r reportRow) toDomain() (domain.Report, error) {
 	rep := domain.Report{
+		RequestID:   deref(r.RequestID),
 		ID:          r.ID,
 		ProductID:   r.ProductID,
 		Status:      domain.ReportStatus(r.Status),
@@ -141,10 +143,19 @@ func (r *ReportRepo) queryReport(ctx context.Context, sql string, args ...any) (
 	return row.toDomain()
 }
 
-// Create records a queued report of product productID.
-func (r *ReportRepo) Create(ctx context.Context, productID int64, requestedBy string) (domain.Report, error) {
-	const q = `INSERT INTO reports (product_id, requested_by) VALUES ($1, $2) RETURNING ` + reportColumns
-	rep, err := r.queryReport(ctx, q, productID, requestedBy)
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// Create records a queued report of product productID. The row is its own
+// outbox row: relayed_at stays NULL until a relay has sent its job.
+func (r *ReportRepo) Create(ctx context.Context, productID int64, requestedBy, requestID string) (domain.Report, error) {
+	const q = `INSERT INTO reports (product_id, requested_by, request_id) VALUES ($1, $2, nullif($3, ''))
+		RETURNING ` + reportColumns
+	rep, err := r.queryReport(ctx, q, productID, requestedBy, requestID)
 	if isCode(err, codeForeignKeyViolation) {
 		e := domain.NotFound("product %d does not exist", productID)
 		e.Err = err
@@ -303,17 +314,15 @@ func (r *ReportRepo) Complete(ctx context.Context, id int64, res domain.ReportRe
 	return rep, nil
 }
 
-// Finish computes the result of report id from product productID and
-// stores it, in one statement: Compute then Complete without the round trip
-// between them. The document is built in SQL with the keys of
-// reportResultRow. A missing product is a KindNotFound error; a completed
-// report is returned unchanged; a total beyond what a Price holds is an
-// error, as in Compute.
-func (r *ReportRepo) Finish(ctx context.Context, id, productID int64) (domain.Report, error) {
-	const q = `WITH s AS (` + reportSummary + `),
+// finishReport is the statement of Finish and Run: it computes the summary
+// of product $1 and stores it on report $2 unless that is completed; the
+// set list %s is what else changes (Run counts the attempt there). It
+// returns whether the product exists and the updated report, all NULL when
+// none was updated.
+const finishReport = `WITH s AS (` + reportSummary + `),
 		u AS (
 			UPDATE reports
-			SET status = 'completed', error = NULL, finished_at = now(), updated_at = now(),
+			SET status = 'completed', error = NULL, finished_at = now(), updated_at = now(),%s
 				result = jsonb_build_object(
 					'productId', s.id, 'sku', s.sku, 'name', s.name,
 					'categoryId', s.category_id, 'categoryName', s.category_name,
@@ -324,9 +333,33 @@ func (r *ReportRepo) Finish(ctx context.Context, id, productID int64) (domain.Re
 			FROM s
 			WHERE reports.id = $2 AND reports.status <> 'completed'
 			RETURNING reports.*)
-		SELECT EXISTS (SELECT 1 FROM s), u.id, u.product_id, u.status, u.requested_by, u.attempts, u.error,
-			u.created_at, u.started_at, u.finished_at, u.result
+		SELECT EXISTS (SELECT 1 FROM s), u.id, u.product_id, u.status, u.requested_by, u.request_id, u.attempts,
+			u.error, u.created_at, u.started_at, u.finished_at, u.result
 		FROM (SELECT 1) one LEFT JOIN u ON true`
+
+var (
+	finishQuery = fmt.Sprintf(finishReport, "")
+	runQuery    = fmt.Sprintf(finishReport, "\n\t\t\t\tattempts = reports.attempts + 1, started_at = now(),")
+)
+
+// Finish computes the result of report id from product productID and
+// stores it, in one statement: Compute then Complete without the round trip
+// between them. The document is built in SQL with the keys of
+// reportResultRow. A missing product is a KindNotFound error; a completed
+// report is returned unchanged; a total beyond what a Price holds is an
+// error, as in Compute.
+func (r *ReportRepo) Finish(ctx context.Context, id, productID int64) (domain.Report, error) {
+	return r.finish(ctx, finishQuery, id, productID)
+}
+
+// Run is Start and Finish in one statement, for a job with no work between
+// them: it counts the attempt, computes the result and completes report id.
+// A completed report is returned unchanged; on any error nothing changed.
+func (r *ReportRepo) Run(ctx context.Context, id, productID int64) (domain.Report, error) {
+	return r.finish(ctx, runQuery, id, productID)
+}
+
+func (r *ReportRepo) finish(ctx context.Context, q string, id, productID int64) (domain.Report, error) {
 	var (
 		found bool
 		id2   *int64
@@ -337,7 +370,7 @@ func (r *ReportRepo) Finish(ctx context.Context, id, productID int64) (domain.Re
 		att   *int
 		cat   *time.Time
 	)
-	err := r.db.QueryRow(ctx, q, productID, id).Scan(&found, &id2, &pid, &st, &by, &att, &row.Error,
+	err := r.db.QueryRow(ctx, q, productID, id).Scan(&found, &id2, &pid, &st, &by, &row.RequestID, &att, &row.Error,
 		&cat, &row.StartedAt, &row.FinishedAt, &row.Result)
 	switch {
 	case isCode(err, codeNumericOutOfRange):

@@ -39,7 +39,7 @@ func TestReportFinish(t *testing.T) {
 	}
 	started := func(p domain.Product) domain.Report {
 		t.Helper()
-		r, err := s.Reports().Create(ctx, p.ID, "admin")
+		r, err := s.Reports().Create(ctx, p.ID, "admin", "")
 		if err != nil {
 			t.Fatalf("create report: %v", err)
 		}

@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/etalase/etalase/application"
 	"github.com/etalase/etalase/domain"
 )
 
@@ -173,6 +174,10 @@ func (s *Server) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	// a job that succeeds).
 	fields := []zap.Field{zap.String("job_id", id), zap.String("job_type", job.Type),
 		zap.String("queue", queue), zap.Int("attempt", retried+1), zap.Int("max_attempts", maxRetry+1)}
+	if rid := application.JobRequestID(job); rid != "" {
+		// The request that asked for the job, so its lines can be tied to it.
+		fields = append(fields, zap.String("request_id", rid))
+	}
 	line := func(level zapcore.Level, msg string, more ...zap.Field) {
 		if ce := s.log.Check(level, msg); ce != nil {
 			ce.Write(append(fields, more...)...)

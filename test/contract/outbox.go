@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -26,12 +29,18 @@ func (f *fixture) add(jobs ...domain.Job) {
 }
 
 // relay runs one Relay whose send accepts every job but those named in
-// refuse, and returns what was offered to send.
+// refuse, and returns what was offered to send, by job id: send may be
+// called from several goroutines at once, in any order.
 func (f *fixture) relay(limit int, wantSent int, refuse ...string) []domain.Job {
 	f.t.Helper()
-	var offered []domain.Job
+	var (
+		mu      sync.Mutex
+		offered []domain.Job
+	)
 	n, err := f.s.Outbox().Relay(f.ctx, limit, func(_ context.Context, j domain.Job) error {
+		mu.Lock()
 		offered = append(offered, j)
+		mu.Unlock()
 		for _, r := range refuse {
 			if j.ID == r {
 				return errors.New("queue refused the job")
@@ -45,6 +54,7 @@ func (f *fixture) relay(limit int, wantSent int, refuse ...string) []domain.Job 
 	if n != wantSent {
 		f.t.Fatalf("Relay sent %d jobs, want %d", n, wantSent)
 	}
+	slices.SortFunc(offered, func(a, b domain.Job) int { return strings.Compare(a.ID, b.ID) })
 	return offered
 }
 
@@ -142,7 +152,7 @@ func testTxCommit(f *fixture) {
 		if seen.CategoryName != "books" {
 			t.Errorf("inside the transaction the product's category is %q", seen.CategoryName)
 		}
-		if r, err = tx.Reports().Create(f.ctx, p.ID, "admin"); err != nil {
+		if r, err = tx.Reports().Create(f.ctx, p.ID, "admin", ""); err != nil {
 			return err
 		}
 		return tx.Outbox().Add(f.ctx, job("job-1"))
@@ -161,7 +171,12 @@ func testTxCommit(f *fixture) {
 	if _, err := f.s.Reports().Get(f.ctx, r.ID); err != nil {
 		t.Fatalf("Get of a committed report: %v", err)
 	}
-	f.backlog(1)
+	// job-1 and the report's own job.
+	f.backlog(2)
+	offered := f.relay(10, 2)
+	if len(offered) != 2 || offered[0].ID != "job-1" || offered[1].ID != "report-"+strconv.FormatInt(r.ID, 10) {
+		t.Fatalf("the relay offered %+v, want job-1 and the report's job", offered)
+	}
 }
 
 func testTxRollback(f *fixture) {
@@ -181,7 +196,7 @@ func testTxRollback(f *fixture) {
 		if p, err = tx.Products().Create(f.ctx, fields(cat.ID, "atlas", 100, 1)); err != nil {
 			return err
 		}
-		if r, err = tx.Reports().Create(f.ctx, p.ID, "admin"); err != nil {
+		if r, err = tx.Reports().Create(f.ctx, p.ID, "admin", ""); err != nil {
 			return err
 		}
 		if _, err = tx.Categories().Update(f.ctx, kept.ID, kept.Version, domain.CategoryFields{Name: "renamed"}); err != nil {

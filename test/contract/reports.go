@@ -13,14 +13,14 @@ func testReportLifecycle(f *fixture) {
 	p := f.product(domain.ProductFields{SKU: ptr("B-1"), Name: "atlas", Price: 4500, Stock: 2, CategoryID: c.ID})
 
 	start := time.Now()
-	r, err := f.s.Reports().Create(f.ctx, p.ID, "admin")
+	r, err := f.s.Reports().Create(f.ctx, p.ID, "admin", "req-1")
 	end := time.Now()
 	if err != nil {
 		t.Fatalf("Create: %v", err)
 	}
-	if r.ID <= 0 || r.ProductID != p.ID || r.Status != domain.ReportQueued || r.RequestedBy != "admin" ||
+	if r.ID <= 0 || r.ProductID != p.ID || r.Status != domain.ReportQueued || r.RequestedBy != "admin" || r.RequestID != "req-1" ||
 		r.Attempts != 0 || r.Error != nil || r.StartedAt != nil || r.FinishedAt != nil || r.Result != nil {
-		t.Fatalf("created report %+v, want queued, 0 attempts, requested by admin, nothing else set", r)
+		t.Fatalf("created report %+v, want queued, 0 attempts, requested by admin in req-1, nothing else set", r)
 	}
 	between(t, "createdAt", r.CreatedAt, start, end)
 	got, err := f.s.Reports().Get(f.ctx, r.ID)
@@ -158,7 +158,7 @@ func testReportMissing(f *fixture) {
 	r := f.report(p.ID)
 	missingProduct, missingReport := p.ID+1000, r.ID+1000
 
-	_, err := f.s.Reports().Create(f.ctx, missingProduct, "admin")
+	_, err := f.s.Reports().Create(f.ctx, missingProduct, "admin", "")
 	wantKind(t, "Create for a missing product", err, domain.KindNotFound, "")
 	_, err = f.s.Reports().Compute(f.ctx, missingProduct)
 	wantKind(t, "Compute of a missing product", err, domain.KindNotFound, "")
@@ -285,7 +285,7 @@ func testReportCompute(f *fixture) {
 func checkReport(t *testing.T, what string, got, want domain.Report) {
 	t.Helper()
 	same := got.ID == want.ID && got.ProductID == want.ProductID && got.Status == want.Status &&
-		got.RequestedBy == want.RequestedBy && got.Attempts == want.Attempts && sameString(got.Error, want.Error) &&
+		got.RequestedBy == want.RequestedBy && got.RequestID == want.RequestID && got.Attempts == want.Attempts && sameString(got.Error, want.Error) &&
 		sameTime(got.CreatedAt, want.CreatedAt) && sameTimePtr(got.StartedAt, want.StartedAt) &&
 		sameTimePtr(got.FinishedAt, want.FinishedAt) && (got.Result == nil) == (want.Result == nil)
 	if !same {

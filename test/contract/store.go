@@ -121,7 +121,7 @@ func (f *fixture) product(pf domain.ProductFields) domain.Product {
 
 func (f *fixture) report(productID int64) domain.Report {
 	f.t.Helper()
-	r, err := f.s.Reports().Create(f.ctx, productID, "admin")
+	r, err := f.s.Reports().Create(f.ctx, productID, "admin", "")
 	if err != nil {
 		f.t.Fatalf("create report of product %d: %v", productID, err)
 	}

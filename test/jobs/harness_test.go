@@ -127,7 +127,7 @@ func (c *cluster) reportState() reportState {
 	var s reportState
 	const counts = `SELECT (SELECT count(*) FROM products), (SELECT count(*) FROM reports),
 		(SELECT count(*) FROM reports WHERE status = 'completed' AND result IS NOT NULL),
-		(SELECT count(*) FROM outbox WHERE sent_at IS NULL)`
+		(SELECT count(*) FROM outbox WHERE sent_at IS NULL) + (SELECT count(*) FROM reports WHERE relayed_at IS NULL)`
 	if err := c.db.QueryRow(ctx, counts).Scan(&s.products, &s.reports, &s.completed, &s.unsent); err != nil {
 		c.t.Fatalf("count reports: %v", err)
 	}

@@ -68,7 +68,6 @@ func setUp(b *testing.B) *env {
 		"API_KEYS":           "bench:" + secret,
 		"LOG_LEVEL":          "warn",
 		"REPORT_DELAY":       "0s",
-		"WORKER_CONCURRENCY": "64",
 	}
 	port := testproc.FreePort(b)
 	apiVars := map[string]string{"HTTP_ADDR": "127.0.0.1:" + strconv.Itoa(port)}
