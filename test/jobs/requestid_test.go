@@ -1,15 +1,14 @@
 package jobs
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/etalase/etalase/test/apiclient"
 )
 
 // TestRequestIDReachesTheJob follows the X-Request-ID of the POST that
@@ -60,7 +59,7 @@ func TestRequestIDReachesTheJob(t *testing.T) {
 		t.Fatalf("stored request ids %v, want report %d abc and report %d def-2", stored, first, reportID)
 	}
 	for id, want := range map[int64]string{first: "abc", reportID: "def-2"} {
-		resp, err := c.client.Get(fmt.Sprintf("%s/reports/%d", c.base, id))
+		r, err := c.api.Do(http.MethodGet, fmt.Sprintf("/reports/%d", id), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -68,8 +67,7 @@ func TestRequestIDReachesTheJob(t *testing.T) {
 			RequestID *string `json:"requestId"`
 			Status    string  `json:"status"`
 		}
-		err = json.NewDecoder(resp.Body).Decode(&body)
-		resp.Body.Close()
+		err = r.Decode(&body)
 		if err != nil || body.RequestID == nil || *body.RequestID != want {
 			t.Fatalf("GET /reports/%d: requestId %v (%v), want %q", id, body.RequestID, err, want)
 		}
@@ -117,31 +115,15 @@ func logLineWith(out string, parts ...string) bool {
 // returns the id of what the API made.
 func (c *cluster) postWithRequestID(t *testing.T, path string, body any, requestID string, want int) int64 {
 	t.Helper()
-	var r io.Reader = http.NoBody
-	if body != nil {
-		b, _ := json.Marshal(body)
-		r = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(http.MethodPost, c.base+path, r)
+	r, err := c.api.Do(http.MethodPost, path, body, apiclient.Header{Name: "X-Request-ID", Value: requestID})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("Authorization", "Bearer "+keySecret)
-	req.Header.Set("X-Request-ID", requestID)
-	resp, err := c.client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
 	var out struct {
 		ID int64 `json:"id"`
 	}
-	if resp.StatusCode != want || json.Unmarshal(raw, &out) != nil || out.ID == 0 {
-		t.Fatalf("POST %s = %d %s, want %d", path, resp.StatusCode, raw, want)
+	if r.Status != want || r.Decode(&out) != nil || out.ID == 0 {
+		t.Fatalf("POST %s = %d %s, want %d", path, r.Status, r.Body, want)
 	}
 	return out.ID
 }
