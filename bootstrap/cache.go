@@ -29,12 +29,14 @@ var cacheRedisDefaults = map[string]string{
 	"max_retries":   "-1",
 }
 
-// HTTPHooks are the handlers the HTTP server takes from the cache module:
-// the metrics middleware, the response cache and /metrics.
+// HTTPHooks are what the HTTP server takes from the cache module: the
+// metrics middleware, the response store (nil when the cache is off), the
+// count of bypassed responses and /metrics.
 type HTTPHooks struct {
-	Observe fiber.Handler
-	Cache   fiber.Handler
-	Metrics fiber.Handler
+	Observe   fiber.Handler
+	Responses httpapi.ResponseStore
+	Bypassed  func()
+	Metrics   fiber.Handler
 }
 
 // CacheModule provides the cache of the API: with CACHE_ENABLED a Guard
@@ -135,18 +137,15 @@ func newHTTPHooks(p hookParams) (HTTPHooks, error) {
 	if err != nil {
 		return HTTPHooks{}, err
 	}
-	cfg := httpapi.ResponseCacheConfig{
-		Rules:    httpapi.DefaultCacheRules(),
+	hooks := HTTPHooks{
+		Observe:  m.Middleware(),
 		Bypassed: func() { p.Metrics.Bypass(cache.LayerResponse) },
+		Metrics:  httpapi.MetricsHandler(p.Registry),
 	}
 	if p.Guard != nil {
-		cfg.Store = cache.NewResponses(p.Guard)
+		hooks.Responses = cache.NewResponses(p.Guard)
 	}
-	return HTTPHooks{
-		Observe: m.Middleware(),
-		Cache:   httpapi.ResponseCache(cfg),
-		Metrics: httpapi.MetricsHandler(p.Registry),
-	}, nil
+	return hooks, nil
 }
 
 // poolParams are the pools whose statistics /metrics shows, when present.

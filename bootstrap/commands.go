@@ -68,7 +68,6 @@ func APIOptions(c Config, log *zap.Logger, fb Fallback) fx.Option {
 		CatalogModule(),
 		HTTPModule(),
 		JobsModule(fb),
-		ReportsAPIModule(),
 	)
 }
 

@@ -284,16 +284,6 @@ func (m memoryInspector) Retry(_ context.Context, queueName, id string) error {
 	return m.q.RetryFailed(queueName, id)
 }
 
-// ReportsAPIModule adds the reports and queue admin routes to the HTTP
-// server.
-func ReportsAPIModule() fx.Option {
-	return fx.Module("reports-api",
-		fx.Invoke(func(s *httpapi.Server, r *application.Reports, a *application.QueueAdmin) {
-			s.RegisterJobs(r, a)
-		}),
-	)
-}
-
 func newReports(store domain.Store, c Config) *application.Reports {
 	return application.NewReports(store, c.ReportDelay)
 }

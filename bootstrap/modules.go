@@ -138,6 +138,8 @@ type HTTPParams struct {
 
 	Config  Config
 	Catalog *application.Catalog
+	Reports *application.Reports
+	Queues  *application.QueueAdmin
 	Log     *zap.Logger
 	Checks  []httpapi.Check `group:"checks"`
 	// Hooks are the metrics and response cache handlers of CacheModule.
@@ -157,8 +159,10 @@ func HTTPModule() fx.Option {
 
 func newHTTPServer(p HTTPParams) *httpapi.Server {
 	cfg := httpapi.Config{APIKeys: apiKeys(p.Config.APIKeys), AdminKeys: apiKeys(p.Config.AdminKeys)}
-	cfg.Observe, cfg.Cache, cfg.Metrics = p.Hooks.Observe, p.Hooks.Cache, p.Hooks.Metrics
-	return httpapi.New(cfg, p.Catalog, p.Log.Named("http"), p.Checks)
+	cfg.Observe, cfg.Metrics = p.Hooks.Observe, p.Hooks.Metrics
+	cfg.Responses, cfg.CacheBypassed = p.Hooks.Responses, p.Hooks.Bypassed
+	svc := httpapi.Services{Catalog: p.Catalog, Reports: p.Reports, Queues: p.Queues}
+	return httpapi.New(cfg, svc, p.Log.Named("http"), p.Checks)
 }
 
 func apiKeys(keys []Key) []httpapi.APIKey {

@@ -75,7 +75,7 @@ func (s *Server) createCategory(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	cat, err := s.catalog.CreateCategory(c.UserContext(), fields)
+	cat, err := s.svc.Catalog.CreateCategory(c.UserContext(), fields)
 	if err != nil {
 		return err
 	}
@@ -88,7 +88,7 @@ func (s *Server) getCategory(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	cat, err := s.catalog.GetCategory(c.UserContext(), id)
+	cat, err := s.svc.Catalog.GetCategory(c.UserContext(), id)
 	if err != nil {
 		return err
 	}
@@ -108,7 +108,7 @@ func (s *Server) patchCategory(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	cat, err := s.catalog.PatchCategory(c.UserContext(), application.PatchCategory{ID: id, IfMatch: ifMatch, Patch: patch})
+	cat, err := s.svc.Catalog.PatchCategory(c.UserContext(), application.PatchCategory{ID: id, IfMatch: ifMatch, Patch: patch})
 	if err != nil {
 		return err
 	}
@@ -120,7 +120,7 @@ func (s *Server) deleteCategory(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.catalog.DeleteCategory(c.UserContext(), id); err != nil {
+	if err := s.svc.Catalog.DeleteCategory(c.UserContext(), id); err != nil {
 		return err
 	}
 	c.Status(fiber.StatusNoContent)
@@ -132,7 +132,7 @@ func (s *Server) listCategories(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	page, err := s.catalog.ListCategories(c.UserContext(), q)
+	page, err := s.svc.Catalog.ListCategories(c.UserContext(), q)
 	if err != nil {
 		return listError(err)
 	}

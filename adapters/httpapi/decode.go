@@ -39,6 +39,15 @@ func checkContentType(c *fiber.Ctx, allowMergePatch bool) error {
 	return unsupported
 }
 
+// noBody refuses a request body on a route that takes none: what a client
+// sends must not be ignored silently.
+func noBody(c *fiber.Ctx) error {
+	if len(c.Body()) > 0 {
+		return errBadRequest("this operation takes no request body")
+	}
+	return c.Next()
+}
+
 // readObject reads the body as one JSON object and returns its members,
 // still undecoded, with a complaint for each member given twice (which
 // member would win is not something a client should have to guess).

@@ -3,11 +3,8 @@ package httpapi
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"strconv"
 	"strings"
-
-	"github.com/gofiber/fiber/v2"
 
 	"github.com/etalase/etalase/domain"
 )
@@ -115,46 +112,4 @@ func allDigits(s string) bool {
 		}
 	}
 	return true
-}
-
-// isRead reports whether the request is a GET or HEAD, the only methods a
-// 304 answers.
-func isRead(c *fiber.Ctx) bool {
-	return c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead
-}
-
-// sendItem writes a single item with its strong ETag, or 304 when the
-// client already holds that representation.
-func sendItem(c *fiber.Ctx, status int, etag string, v any) error {
-	c.Set(fiber.HeaderETag, etag)
-	if status == fiber.StatusOK && isRead(c) && noneMatch(c.Get(fiber.HeaderIfNoneMatch), etag) {
-		c.Status(fiber.StatusNotModified)
-		return nil
-	}
-	return sendJSON(c, status, v)
-}
-
-// sendList writes a list page with an ETag of its bytes, or 304.
-func sendList(c *fiber.Ctx, v any) error {
-	body, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	etag := bodyETag(body)
-	c.Set(fiber.HeaderETag, etag)
-	if isRead(c) && noneMatch(c.Get(fiber.HeaderIfNoneMatch), etag) {
-		c.Status(fiber.StatusNotModified)
-		return nil
-	}
-	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-	return c.Status(fiber.StatusOK).Send(body)
-}
-
-func sendJSON(c *fiber.Ctx, status int, v any) error {
-	body, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-	return c.Status(status).Send(body)
 }

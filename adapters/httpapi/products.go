@@ -226,7 +226,7 @@ func (s *Server) createProduct(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out, err := s.catalog.CreateProduct(c.UserContext(), application.CreateProduct{
+	out, err := s.svc.Catalog.CreateProduct(c.UserContext(), application.CreateProduct{
 		Fields: fields, RequestedBy: KeyName(c), IdempotencyKey: key})
 	if err != nil {
 		return err
@@ -243,7 +243,7 @@ func (s *Server) getProduct(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	p, err := s.catalog.GetProduct(c.UserContext(), id)
+	p, err := s.svc.Catalog.GetProduct(c.UserContext(), id)
 	if err != nil {
 		return err
 	}
@@ -263,7 +263,7 @@ func (s *Server) patchProduct(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	p, err := s.catalog.PatchProduct(c.UserContext(), application.PatchProduct{ID: id, IfMatch: ifMatch, Patch: patch})
+	p, err := s.svc.Catalog.PatchProduct(c.UserContext(), application.PatchProduct{ID: id, IfMatch: ifMatch, Patch: patch})
 	if err != nil {
 		return err
 	}
@@ -275,7 +275,7 @@ func (s *Server) deleteProduct(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.catalog.DeleteProduct(c.UserContext(), id); err != nil {
+	if err := s.svc.Catalog.DeleteProduct(c.UserContext(), id); err != nil {
 		return err
 	}
 	c.Status(fiber.StatusNoContent)
@@ -287,7 +287,7 @@ func (s *Server) listProducts(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	page, err := s.catalog.ListProducts(c.UserContext(), q)
+	page, err := s.svc.Catalog.ListProducts(c.UserContext(), q)
 	if err != nil {
 		return listError(err)
 	}

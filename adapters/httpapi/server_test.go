@@ -33,7 +33,7 @@ func newTestServer(t *testing.T, checks ...Check) (*Server, *observer.ObservedLo
 	s := New(Config{
 		APIKeys:   []APIKey{{Name: "writer", Secret: writerSecret}},
 		AdminKeys: []APIKey{{Name: "root", Secret: adminSecret}},
-	}, nil, zap.New(core), checks)
+	}, Services{}, zap.New(core), checks)
 	return s, logs
 }
 

@@ -103,10 +103,13 @@ func newHarnessOver(t testing.TB, store domain.Store) *harness {
 	srv := httpapi.New(httpapi.Config{
 		APIKeys:   []httpapi.APIKey{{Name: "alice", Secret: aliceSecret}, {Name: "bob", Secret: bobSecret}},
 		AdminKeys: []httpapi.APIKey{{Name: "root", Secret: rootSecret}},
-	}, application.NewCatalog(store), zap.NewNop(), []httpapi.Check{
+	}, httpapi.Services{
+		Catalog: application.NewCatalog(store),
+		Reports: application.NewReports(store, 0),
+		Queues:  application.NewQueueAdmin(newFakeInspector()),
+	}, zap.NewNop(), []httpapi.Check{
 		{Name: "postgres", Critical: true, Run: store.Ping},
 	})
-	srv.RegisterJobs(application.NewReports(store, 0), application.NewQueueAdmin(newFakeInspector()))
 	return &harness{t: t, srv: srv, store: store, router: openAPIRouter(t)}
 }
 

@@ -99,12 +99,17 @@ func (c *cluster) startWorker(extra map[string]string) *testproc.Proc {
 // post sends a JSON body with the loader's key; it returns the status and
 // the created id, or an error when no answer came.
 func (c *cluster) post(path string, body any) (int, int64, error) {
-	b, _ := json.Marshal(body)
+	var b []byte
+	if body != nil { // a nil body is none: POST /products/{id}/reports takes none
+		b, _ = json.Marshal(body)
+	}
 	req, err := http.NewRequest(http.MethodPost, c.base+path, bytes.NewReader(b))
 	if err != nil {
 		return 0, 0, err
 	}
-	req.Header.Set("Content-Type", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	req.Header.Set("Authorization", "Bearer "+keySecret)
 	resp, err := c.client.Do(req)
 	if err != nil {
