@@ -234,7 +234,10 @@ func (o *object) price(name string) member[domain.Price] {
 	}
 	p, err := domain.ParsePrice(text)
 	if err != nil {
-		o.errs.Add(name, "must be a decimal between 0 and "+domain.MaxPrice.String()+" with at most two fraction digits")
+		// The domain says what is wrong with the form or the amount.
+		for _, fe := range fieldErrorsOf(err) {
+			o.errs.Add(name, fe.Message)
+		}
 		return member[domain.Price]{present: true}
 	}
 	return member[domain.Price]{present: true, value: p}
