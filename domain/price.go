@@ -9,6 +9,10 @@ import (
 // Price is an amount of money in cents. Money is never a float here.
 type Price int64
 
+// MaxPriceText is the longest text a price may be written in, spaces and
+// leading zeros included.
+const MaxPriceText = 32
+
 // MaxPrice is the largest price the catalog accepts: 9999999999.99.
 const MaxPrice Price = 999_999_999_999
 
@@ -26,6 +30,8 @@ func ParsePrice(s string) (Price, error) {
 	switch {
 	case s == "":
 		return bad("must not be empty")
+	case len(s) > MaxPriceText:
+		return bad("must be at most " + strconv.Itoa(MaxPriceText) + " characters")
 	case strings.ContainsAny(s, "eE") && !strings.ContainsFunc(s, unicodeLetterNotE):
 		return bad("must be written without an exponent, as 1000 or \"1000.00\"")
 	case strings.HasPrefix(s, "-"):

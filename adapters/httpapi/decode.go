@@ -225,6 +225,10 @@ func (o *object) price(name string) member[domain.Price] {
 			o.errs.Add(name, "must be a decimal number or string")
 			return member[domain.Price]{present: true}
 		}
+		if len(text) > domain.MaxPriceText {
+			o.errs.Add(name, "must be at most "+strconv.Itoa(domain.MaxPriceText)+" characters")
+			return member[domain.Price]{present: true}
+		}
 		text = strings.TrimSpace(text)
 	case len(raw) > 0 && (raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9'):
 		text = string(raw)
