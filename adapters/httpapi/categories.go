@@ -62,7 +62,11 @@ func readCategoryPatch(c *fiber.Ctx) (application.CategoryPatch, error) {
 	name := o.str("name")
 	o.unknown()
 	if len(o.errs) > 0 {
-		return application.CategoryPatch{}, invalidFields(o.errs)
+		errs := o.errs
+		if name.present && !name.null { // as readProductPatch: list the name's rule too
+			errs = mergeFields(errs, fieldErrorsOf(domain.CategoryFields{Name: name.value}.Normalize().Validate())...)
+		}
+		return application.CategoryPatch{}, invalidFields(errs)
 	}
 	return application.CategoryPatch{Name: patchField(name)}, nil
 }

@@ -138,7 +138,26 @@ func readProductPatch(c *fiber.Ctx) (application.ProductPatch, error) {
 	m := decodeProduct(o)
 	o.unknown()
 	if len(o.errs) > 0 {
-		return application.ProductPatch{}, invalidFields(o.errs)
+		// List the values the patch sets that break the domain's rules
+		// too, so every bad field is listed at once; the others stand in
+		// for the current ones, which the use case would apply them to.
+		probe := domain.ProductFields{SKU: valueOf(m.sku), Name: "x", Description: valueOf(m.description),
+			Price: m.price.value, Stock: m.stock.value, CategoryID: 1}
+		if sets(m.name) {
+			probe.Name = m.name.value
+		}
+		if sets(m.categoryID) {
+			probe.CategoryID = m.categoryID.value
+		}
+		set := map[string]bool{"sku": sets(m.sku), "name": sets(m.name), "description": sets(m.description),
+			"price": sets(m.price), "stock": sets(m.stock), "categoryId": sets(m.categoryID)}
+		errs := o.errs
+		for _, fe := range fieldErrorsOf(probe.Normalize().Validate()) {
+			if set[fe.Field] {
+				errs = mergeFields(errs, fe)
+			}
+		}
+		return application.ProductPatch{}, invalidFields(errs)
 	}
 	return application.ProductPatch{
 		SKU:         patchField(m.sku),
@@ -149,6 +168,9 @@ func readProductPatch(c *fiber.Ctx) (application.ProductPatch, error) {
 		CategoryID:  patchField(m.categoryID),
 	}, nil
 }
+
+// sets reports whether a patch member sets a value (not absent, not null).
+func sets[T any](m member[T]) bool { return m.present && !m.null }
 
 func patchField[T any](m member[T]) application.Field[T] {
 	return application.Field[T]{Set: m.present, Null: m.null, Value: m.value}
