@@ -130,7 +130,8 @@ type PatchProduct struct {
 	Patch   ProductPatch
 }
 
-// PatchProduct applies a merge patch. With IfMatch a change of the product
+// PatchProduct applies a merge patch; a patch that changes nothing writes
+// nothing and returns the product as it is. With IfMatch a change of the product
 // or of its category since that revision is a KindPrecondition error;
 // without it the patch is re-applied to the newer revision, as a client
 // that sent no precondition expects.
@@ -152,6 +153,11 @@ func (c *Catalog) PatchProduct(ctx context.Context, in PatchProduct) (domain.Pro
 		fields = fields.Normalize()
 		if err := fields.Validate(); err != nil {
 			return domain.Product{}, err
+		}
+		if fields.Equal(cur.Fields()) {
+			// An empty patch, or one that sets what is already there,
+			// changes nothing: no write, no new version.
+			return cur, nil
 		}
 		p, err := c.store.Products().Update(ctx, in.ID, cur.Revision(), fields)
 		if domain.KindOf(err) == domain.KindPrecondition && in.IfMatch == nil && attempt < maxPatchRetries {
@@ -215,6 +221,9 @@ func (c *Catalog) PatchCategory(ctx context.Context, in PatchCategory) (domain.C
 		fields = fields.Normalize()
 		if err := fields.Validate(); err != nil {
 			return domain.Category{}, err
+		}
+		if fields.Name == cur.Name {
+			return cur, nil // as PatchProduct: nothing changes
 		}
 		cat, err := c.store.Categories().Update(ctx, in.ID, cur.Version, fields)
 		if domain.KindOf(err) == domain.KindPrecondition && in.IfMatch == nil && attempt < maxPatchRetries {

@@ -27,12 +27,14 @@ var cacheRedisDefaults = map[string]string{
 	"max_retries":   "-1",
 }
 
-// HTTPHooks are the handlers the HTTP server takes from the cache module:
-// the metrics middleware and the response cache. /metrics itself is the
-// ops listener's (OpsModule).
+// HTTPHooks are what the HTTP server takes from the cache module: the
+// metrics middleware, the response store (nil when the cache is off) and
+// the count of bypassed responses. /metrics itself is the ops listener's
+// (OpsModule).
 type HTTPHooks struct {
-	Observe fiber.Handler
-	Cache   fiber.Handler
+	Observe   fiber.Handler
+	Responses httpapi.ResponseStore
+	Bypassed  func()
 }
 
 // CacheModule provides the cache of the API: with CACHE_ENABLED a Guard
@@ -122,15 +124,12 @@ func newHTTPHooks(p hookParams) (HTTPHooks, error) {
 	if err != nil {
 		return HTTPHooks{}, err
 	}
-	cfg := httpapi.ResponseCacheConfig{
-		Rules:    httpapi.DefaultCacheRules(),
+	hooks := HTTPHooks{
+		Observe:  m.Middleware(),
 		Bypassed: func() { p.Metrics.Bypass(cache.LayerResponse) },
 	}
 	if p.Guard != nil {
-		cfg.Store = cache.NewResponses(p.Guard)
+		hooks.Responses = cache.NewResponses(p.Guard)
 	}
-	return HTTPHooks{
-		Observe: m.Middleware(),
-		Cache:   httpapi.ResponseCache(cfg),
-	}, nil
+	return hooks, nil
 }

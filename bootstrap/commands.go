@@ -73,7 +73,6 @@ func APIOptions(c Config, log *zap.Logger, fb Fallback) fx.Option {
 		CatalogModule(),
 		HTTPModule(),
 		JobsModule(fb),
-		ReportsAPIModule(),
 		OpsModule(),
 	)
 }

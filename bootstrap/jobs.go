@@ -161,16 +161,6 @@ func newMemoryInspector(q *memory.Queue) *memory.Inspector {
 	return memory.NewInspector(q, domain.QueueReport)
 }
 
-// ReportsAPIModule adds the reports and queue admin routes to the HTTP
-// server.
-func ReportsAPIModule() fx.Option {
-	return fx.Module("reports-api",
-		fx.Invoke(func(s *httpapi.Server, r *application.Reports, a *application.QueueAdmin) {
-			s.RegisterJobs(r, a)
-		}),
-	)
-}
-
 func newReports(store domain.Store, c Config) *application.Reports {
 	return application.NewReports(store, c.ReportDelay)
 }

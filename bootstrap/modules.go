@@ -152,6 +152,8 @@ type HTTPParams struct {
 
 	Config  Config
 	Catalog *application.Catalog
+	Reports *application.Reports
+	Queues  *application.QueueAdmin
 	Log     *zap.Logger
 	Checks  []httpapi.Check `group:"checks"`
 	// Hooks are the metrics middleware and the response cache of CacheModule.
@@ -171,8 +173,10 @@ func HTTPModule() fx.Option {
 
 func newHTTPServer(p HTTPParams) *httpapi.Server {
 	cfg := httpapi.Config{APIKeys: apiKeys(p.Config.APIKeys), AdminKeys: apiKeys(p.Config.AdminKeys)}
-	cfg.Observe, cfg.Cache = p.Hooks.Observe, p.Hooks.Cache
-	return httpapi.New(cfg, p.Catalog, p.Log.Named("http"), p.Checks)
+	cfg.Observe = p.Hooks.Observe
+	cfg.Responses, cfg.CacheBypassed = p.Hooks.Responses, p.Hooks.Bypassed
+	svc := httpapi.Services{Catalog: p.Catalog, Reports: p.Reports, Queues: p.Queues}
+	return httpapi.New(cfg, svc, p.Log.Named("http"), p.Checks)
 }
 
 func apiKeys(keys []Key) []httpapi.APIKey {

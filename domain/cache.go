@@ -52,3 +52,23 @@ type CacheEpoch interface {
 	// means the subscription is live.
 	Watch(ctx context.Context, fn func(epoch int64)) error
 }
+
+// Resource names a collection of the catalog, as its paths and its cache
+// generations spell it.
+type Resource string
+
+// The collections whose views are cached.
+const (
+	ResourceProducts   Resource = "products"
+	ResourceCategories Resource = "categories"
+)
+
+// View names one cached rendering of the catalog: an item of a resource
+// (ID > 0) or a page of its list (ID 0), in the variant its query selects
+// (the normalized query, "" for none). The HTTP adapter names the views
+// its routes render; the cache adapter decides which writes retire them.
+type View struct {
+	Resource Resource
+	ID       int64
+	Variant  string
+}

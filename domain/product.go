@@ -75,6 +75,19 @@ type ProductFields struct {
 	CategoryID  int64
 }
 
+// Equal reports whether f and g are the same fields.
+func (f ProductFields) Equal(g ProductFields) bool {
+	return equalOptional(f.SKU, g.SKU) && f.Name == g.Name && equalOptional(f.Description, g.Description) &&
+		f.Price == g.Price && f.Stock == g.Stock && f.CategoryID == g.CategoryID
+}
+
+func equalOptional(a, b *string) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}
+
 // Normalize trims the strings, as the contract asks before any check.
 func (f ProductFields) Normalize() ProductFields {
 	if f.SKU != nil {
@@ -97,7 +110,7 @@ func (f ProductFields) Validate() error {
 	if f.SKU != nil {
 		switch n := utf8.RuneCountInString(*f.SKU); {
 		case n == 0 || n > MaxSKULength:
-			errs.Add("sku", "must be 1 to 64 characters")
+			errs.Add("sku", "must be 1 to "+itoa(MaxSKULength)+" characters")
 		case !skuPattern.MatchString(*f.SKU):
 			errs.Add("sku", "may contain only letters, digits, '.', '_' and '-'")
 		}
@@ -110,7 +123,7 @@ func (f ProductFields) Validate() error {
 		errs.Add("price", "must be between 0 and "+MaxPrice.String())
 	}
 	if f.Stock < 0 || f.Stock > MaxStock {
-		errs.Add("stock", "must be between 0 and 2147483647")
+		errs.Add("stock", "must be between 0 and "+itoa(MaxStock))
 	}
 	if f.CategoryID <= 0 {
 		errs.Add("categoryId", "is required and must be a positive integer")

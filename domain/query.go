@@ -1,9 +1,12 @@
 package domain
 
 import (
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
+	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -50,6 +53,76 @@ func (s Sort) String() string {
 		return "-" + string(s.Field)
 	}
 	return string(s.Field)
+}
+
+// Compare orders two products as a list in sort s shows them: by the sort
+// field, ties broken by the id, the whole order reversed when descending.
+// Every store pages in this order (the PostgreSQL one compares the row
+// (field, id), names byte-wise).
+func (s Sort) Compare(a, b Product) int {
+	var c int
+	switch s.Field {
+	case SortByName:
+		c = strings.Compare(a.Name, b.Name)
+	case SortByPrice:
+		c = cmp.Compare(a.Price, b.Price)
+	case SortByCreatedAt:
+		c = a.CreatedAt.Compare(b.CreatedAt)
+	}
+	if c == 0 {
+		c = cmp.Compare(a.ID, b.ID)
+	}
+	if s.Desc {
+		c = -c
+	}
+	return c
+}
+
+// CursorAt returns the cursor of a page in sort s whose last product is p.
+// Its key is the textual form of p's sort value: the name, the price in
+// cents, the creation time in RFC 3339 with nanoseconds; none for the id.
+func (s Sort) CursorAt(p Product) Cursor {
+	c := Cursor{Sort: s.String(), ID: p.ID}
+	switch s.Field {
+	case SortByName:
+		c.Key = p.Name
+	case SortByPrice:
+		c.Key = strconv.FormatInt(int64(p.Price), 10)
+	case SortByCreatedAt:
+		c.Key = p.CreatedAt.UTC().Format(time.RFC3339Nano)
+	}
+	return c
+}
+
+// Position reads the cursor back, for a list sorted by f, into a product
+// holding only its id and the value f compares: the position the next page
+// starts after, even when the row it came from has since changed or gone.
+// A key that CursorAt could not have written is an Invalid error naming
+// the cursor.
+func (c Cursor) Position(f SortField) (Product, error) {
+	bad := Invalid("bad cursor", FieldError{Field: "cursor", Message: "is not a cursor this service issued"})
+	p := Product{ID: c.ID}
+	switch f {
+	case SortByName:
+		p.Name = c.Key
+	case SortByPrice:
+		n, err := strconv.ParseInt(c.Key, 10, 64)
+		if err != nil {
+			return p, bad
+		}
+		p.Price = Price(n)
+	case SortByCreatedAt:
+		t, err := time.Parse(time.RFC3339Nano, c.Key)
+		if err != nil {
+			return p, bad
+		}
+		p.CreatedAt = t
+	default:
+		if c.Key != "" {
+			return p, bad
+		}
+	}
+	return p, nil
 }
 
 // Cursor marks where the next keyset page starts: after the row whose sort

@@ -89,47 +89,34 @@ func leaseKey(key, stamp string) string {
 	return Prefix + "lease:" + strings.TrimPrefix(key, Prefix) + "@" + stamp
 }
 
-// responseKey names a cached HTTP response by its normalized target (path
-// and sorted, allow-listed query).
-func responseKey(target string) string { return Prefix + "http:" + target }
-
-// responseDeps says which generations the response to a GET of path
-// depends on; ok is false for paths the response cache does not serve.
-func responseDeps(path string) (deps []string, ok bool) {
-	rest, found := strings.CutPrefix(path, "/products")
-	if found {
-		if rest == "" {
-			return productListDeps(), true
-		}
-		if id, ok := pathID(rest); ok {
-			return productDeps(id), true
-		}
-		return nil, false
+// responseKey names a cached HTTP response by the path that renders its
+// view and, when there is one, the variant's query: "etalase:http:/products/1",
+// "etalase:http:/products?limit=5".
+func responseKey(v domain.View) string {
+	k := Prefix + "http:/" + string(v.Resource)
+	if v.ID > 0 {
+		k += "/" + strconv.FormatInt(v.ID, 10)
 	}
-	rest, found = strings.CutPrefix(path, "/categories")
-	if found {
-		if rest == "" {
-			return categoryListDeps(), true
-		}
-		if id, ok := pathID(rest); ok {
-			return categoryDeps(id), true
-		}
+	if v.Variant != "" {
+		k += "?" + v.Variant
 	}
-	return nil, false
+	return k
 }
 
-// pathID reads "/42" as 42; anything else (a sub-resource, a bad id) is not
-// an item path.
-func pathID(s string) (int64, bool) {
-	s, ok := strings.CutPrefix(s, "/")
-	if !ok || s == "" || s[0] == '0' {
-		return 0, false
+// viewDeps says which generations a view depends on; ok is false for a
+// view the response store does not serve.
+func viewDeps(v domain.View) (deps []string, ok bool) {
+	switch {
+	case v.ID < 0:
+		return nil, false
+	case v.Resource == domain.ResourceProducts && v.ID == 0:
+		return productListDeps(), true
+	case v.Resource == domain.ResourceProducts:
+		return productDeps(v.ID), true
+	case v.Resource == domain.ResourceCategories && v.ID == 0:
+		return categoryListDeps(), true
+	case v.Resource == domain.ResourceCategories:
+		return categoryDeps(v.ID), true
 	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return 0, false
-		}
-	}
-	id, err := strconv.ParseInt(s, 10, 64)
-	return id, err == nil && id > 0
+	return nil, false
 }

@@ -37,27 +37,32 @@ func TestStampAndEnvelope(t *testing.T) {
 	}
 }
 
-func TestResponseDeps(t *testing.T) {
+func TestViewDeps(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
-		path string
+		view domain.View
 		want []string
 	}{
-		{"/products", productListDeps()},
-		{"/products/42", productDeps(42)},
-		{"/categories", categoryListDeps()},
-		{"/categories/7", categoryDeps(7)},
-		{"/products/042", nil},
-		{"/products/abc", nil},
-		{"/products/42/reports", nil},
-		{"/products/0", nil},
-		{"/reports/1", nil},
-		{"/productsx", nil},
+		{domain.View{Resource: domain.ResourceProducts, Variant: "limit=5"}, productListDeps()},
+		{domain.View{Resource: domain.ResourceProducts, ID: 42}, productDeps(42)},
+		{domain.View{Resource: domain.ResourceCategories}, categoryListDeps()},
+		{domain.View{Resource: domain.ResourceCategories, ID: 7}, categoryDeps(7)},
+		{domain.View{Resource: domain.ResourceProducts, ID: -1}, nil},
+		{domain.View{Resource: "reports", ID: 1}, nil},
 	}
 	for _, tc := range cases {
-		got, ok := responseDeps(tc.path)
+		got, ok := viewDeps(tc.view)
 		if ok != (tc.want != nil) || !slices.Equal(got, tc.want) {
-			t.Errorf("responseDeps(%q) = %v, %v; want %v", tc.path, got, ok, tc.want)
+			t.Errorf("viewDeps(%+v) = %v, %v; want %v", tc.view, got, ok, tc.want)
+		}
+	}
+	for view, want := range map[domain.View]string{
+		{Resource: domain.ResourceProducts, ID: 1}:                      Prefix + "http:/products/1",
+		{Resource: domain.ResourceProducts, Variant: "limit=5&sort=id"}: Prefix + "http:/products?limit=5&sort=id",
+		{Resource: domain.ResourceCategories}:                           Prefix + "http:/categories",
+	} {
+		if got := responseKey(view); got != want {
+			t.Errorf("responseKey(%+v) = %q, want %q", view, got, want)
 		}
 	}
 }

@@ -32,8 +32,8 @@ type failedJobJSON struct {
 	LastFailedAt *string         `json:"lastFailedAt"`
 }
 
-func (h jobHandlers) queueCounts(c *fiber.Ctx) error {
-	counts, err := h.admin.Counts(c.UserContext())
+func (s *Server) queueCounts(c *fiber.Ctx) error {
+	counts, err := s.svc.Queues.Counts(c.UserContext())
 	if err != nil {
 		return err
 	}
@@ -47,12 +47,12 @@ func (h jobHandlers) queueCounts(c *fiber.Ctx) error {
 	return sendJSON(c, fiber.StatusOK, out)
 }
 
-func (h jobHandlers) failedJobs(c *fiber.Ctx) error {
+func (s *Server) failedJobs(c *fiber.Ctx) error {
 	queue, err := nameParam(c, "queue")
 	if err != nil {
 		return err
 	}
-	jobs, err := h.admin.Failed(c.UserContext(), queue)
+	jobs, err := s.svc.Queues.Failed(c.UserContext(), queue)
 	if err != nil {
 		return err
 	}
@@ -71,7 +71,7 @@ func (h jobHandlers) failedJobs(c *fiber.Ctx) error {
 	return sendJSON(c, fiber.StatusOK, out)
 }
 
-func (h jobHandlers) retryJob(c *fiber.Ctx) error {
+func (s *Server) retryJob(c *fiber.Ctx) error {
 	queue, err := nameParam(c, "queue")
 	if err != nil {
 		return err
@@ -80,7 +80,7 @@ func (h jobHandlers) retryJob(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := h.admin.Retry(c.UserContext(), queue, id); err != nil {
+	if err := s.svc.Queues.Retry(c.UserContext(), queue, id); err != nil {
 		return err
 	}
 	return sendJSON(c, fiber.StatusAccepted, struct {

@@ -89,7 +89,7 @@ func (s *Server) requireAdmin(c *fiber.Ctx) error {
 		return err
 	}
 	if !key.admin {
-		return errForbidden("this request needs an admin key")
+		return errForbidden("this request needs an admin key: the key is known but is not one of ADMIN_KEYS")
 	}
 	return c.Next()
 }

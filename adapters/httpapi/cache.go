@@ -6,73 +6,55 @@ import (
 	"encoding/json"
 	"errors"
 	"net/url"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/etalase/etalase/domain"
 )
 
-// localCacheRoute holds the route template of a request the response cache
-// handled.
-const localCacheRoute = "etalase.cacheRoute"
-
-// HeaderXCache tells a client whether the response came from the cache:
-// HIT, MISS, or BYPASS when the cache is off or unavailable.
+// HeaderXCache tells a client whether the response came from the cache.
 const HeaderXCache = "X-Cache"
 
-// The values of X-Cache.
+// CacheState is what X-Cache says of a response.
+type CacheState string
+
+// The states of X-Cache.
 const (
-	CacheHit    = "HIT"
-	CacheMiss   = "MISS"
-	CacheBypass = "BYPASS"
+	// CacheHit: answered from the store without running the handler.
+	CacheHit CacheState = "HIT"
+	// CacheMiss: computed now, and stored if it is a 200.
+	CacheMiss CacheState = "MISS"
+	// CacheBypass: the cache is off or unavailable; computed now, not stored.
+	CacheBypass CacheState = "BYPASS"
 )
 
-// ResponseStore keeps whole GET responses for the response cache. Lookup
-// receives the normalized target (path, then "?" and the sorted,
-// allow-listed query when there is one) and answers with the stored bytes
-// and CacheHit; with CacheMiss and a function that stores the response
-// computed now (ttl 0: the store's default); or with CacheBypass. The
-// store decides what a response depends on and retires it when that
-// changes; the cache adapter implements it.
+// ResponseStore keeps whole GET responses for the response cache, by the
+// view they render (the route's resource, the typed id of an item, the
+// normalized query of a list). Lookup answers a hit with the stored bytes,
+// a miss with a function that stores the response computed now (ttl 0:
+// the store's default), and a bypass with neither. The store decides what
+// a view depends on and retires it when that changes; the cache adapter
+// implements it.
 type ResponseStore interface {
-	Lookup(ctx context.Context, target string) (cached []byte, state string, fill func(ctx context.Context, value []byte, ttl time.Duration))
+	Lookup(ctx context.Context, view domain.View) (cached []byte, fill func(ctx context.Context, value []byte, ttl time.Duration))
 }
 
-// CacheRule is the response cache's setting for one route.
+// CacheRule is a route's response cache setting, declared beside the route
+// in the route table.
 type CacheRule struct {
-	// Off opts the route out: its responses say BYPASS.
-	Off bool
+	// Resource is the collection the route renders; its views are items
+	// when the route has an :id, lists otherwise.
+	Resource domain.Resource
 	// TTL overrides the store's default lifetime of the route's entries.
 	TTL time.Duration
-	// Query lists the query parameters that select the response; they are
-	// part of the key, sorted. Others do not change a 200 response (a bad
-	// one is a 400, which is never cached), so they are left out.
-	Query []string
 }
 
-// ResponseCacheConfig configures ResponseCache.
-type ResponseCacheConfig struct {
-	// Store holds the responses; nil turns the cache off (every cacheable
-	// route says BYPASS).
-	Store ResponseStore
-	// Rules are by route template ("/products/:id"); a route without a
-	// rule is not cached and gets no X-Cache header.
-	Rules map[string]CacheRule
-	// Bypassed, if set, is called for every response the cache was off for.
-	Bypassed func()
-}
-
-// DefaultCacheRules caches the reads of products and categories, items and
-// list pages, keyed by every query parameter their handlers read.
-func DefaultCacheRules() map[string]CacheRule {
-	return map[string]CacheRule{
-		"/products":       {Query: []string{"categoryId", "cursor", "limit", "q", "sort"}},
-		"/products/:id":   {},
-		"/categories":     {Query: []string{"cursor", "limit"}},
-		"/categories/:id": {},
-	}
-}
+// cached caches the responses of a route. Its query parameters (the
+// route's declared ones, which are the only ones it accepts) select the
+// variant of a list.
+func cached(resource domain.Resource) *CacheRule { return &CacheRule{Resource: resource} }
 
 // cachedResponse is a stored 200 response. Its stored form is JSON an
 // operator can read, {"contentType":...,"etag":...,"body":<the body>},
@@ -190,41 +172,43 @@ func cutJSONString(b []byte) (value, rest []byte, ok bool) {
 	return nil, nil, false
 }
 
-// ResponseCache is the global GET response cache (the seed tutorial's
-// CacheInterceptor): a hit is answered from the store, with its ETag and a
-// 304 when If-None-Match names it, without running the handler; a miss runs
-// the handler and stores its response if it is a 200.
-func ResponseCache(cfg ResponseCacheConfig) fiber.Handler {
+// responseCache is the GET response cache of one route (the seed
+// tutorial's CacheInterceptor, declared per route): a hit is answered from
+// the store, with its ETag and a 304 when If-None-Match names it, without
+// running the handler; a miss runs the handler and stores its response if
+// it is a 200.
+func (s *Server) responseCache(rule CacheRule, query []string, item bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		if c.Method() != fiber.MethodGet {
 			return c.Next()
 		}
-		path := strings.TrimSuffix(c.Path(), "/")
-		route := routeTemplate(path)
-		rule, ok := cfg.Rules[route]
-		if !ok {
-			return c.Next()
-		}
-		// A hit never reaches the route; the metrics still name it.
-		c.Locals(localCacheRoute, route)
-		if rule.Off || cfg.Store == nil {
-			c.Set(HeaderXCache, CacheBypass)
-			if cfg.Bypassed != nil && !rule.Off {
-				cfg.Bypassed()
+		view := domain.View{Resource: rule.Resource}
+		if item {
+			id, err := pathID(c)
+			if err != nil {
+				return err
 			}
-			return c.Next()
+			view.ID = id
+		} else {
+			view.Variant = normalizedQuery(c, query)
 		}
-		target := path
-		if q := normalizedQuery(c, rule.Query); q != "" {
-			target += "?" + q
+		var cached []byte
+		var fill func(context.Context, []byte, time.Duration)
+		if s.cfg.Responses != nil {
+			cached, fill = s.cfg.Responses.Lookup(c.UserContext(), view)
 		}
-		cached, state, fill := cfg.Store.Lookup(c.UserContext(), target)
-		if state == CacheHit {
+		state := CacheBypass
+		switch {
+		case cached != nil:
 			if r, err := decodeCached(cached); err == nil {
 				return replay(c, r)
 			}
-			state = CacheBypass
 			fill = nil
+		case fill != nil:
+			state = CacheMiss
+		}
+		if state == CacheBypass && s.cfg.CacheBypassed != nil {
+			s.cfg.CacheBypassed()
 		}
 		ifNoneMatch := c.Get(fiber.HeaderIfNoneMatch)
 		if fill != nil && ifNoneMatch != "" {
@@ -234,7 +218,7 @@ func ResponseCache(cfg ResponseCacheConfig) fiber.Handler {
 			c.Request().Header.Del(fiber.HeaderIfNoneMatch)
 		}
 		err := c.Next()
-		c.Set(HeaderXCache, state)
+		c.Set(HeaderXCache, string(state))
 		if err != nil || fill == nil || c.Response().StatusCode() != fiber.StatusOK {
 			return err
 		}
@@ -251,8 +235,7 @@ func ResponseCache(cfg ResponseCacheConfig) fiber.Handler {
 			fill(c.UserContext(), b, rule.TTL)
 		}
 		if r.ETag != "" && noneMatch(ifNoneMatch, r.ETag) {
-			c.Status(fiber.StatusNotModified)
-			c.Response().ResetBody()
+			notModified(c)
 		}
 		return nil
 	}
@@ -260,61 +243,32 @@ func ResponseCache(cfg ResponseCacheConfig) fiber.Handler {
 
 // replay answers from a stored response.
 func replay(c *fiber.Ctx, r cachedResponse) error {
-	c.Set(HeaderXCache, CacheHit)
+	c.Set(HeaderXCache, string(CacheHit))
 	if r.ETag != "" {
 		c.Set(fiber.HeaderETag, r.ETag)
 		if noneMatch(c.Get(fiber.HeaderIfNoneMatch), r.ETag) {
-			return c.SendStatus(fiber.StatusNotModified)
+			notModified(c)
+			return nil
 		}
 	}
 	c.Set(fiber.HeaderContentType, r.ContentType)
 	return c.Status(fiber.StatusOK).Send(r.Body)
 }
 
-// routeTemplate maps a path to the template of the cacheable route it
-// would match ("" for none). Only the resources the cache knows are named.
-func routeTemplate(path string) string {
-	for _, res := range cachedResources {
-		rest, ok := strings.CutPrefix(path, res.path)
-		switch {
-		case !ok:
-			continue
-		case rest == "":
-			return res.path
-		case rest[0] == '/' && len(rest) > 1 && !strings.Contains(rest[1:], "/"):
-			return res.item
-		}
-	}
-	return ""
-}
-
-// cachedResources are the collections routeTemplate knows, with the
-// template of their items spelled out so a lookup builds no string.
-var cachedResources = [...]struct{ path, item string }{
-	{"/products", "/products/:id"},
-	{"/categories", "/categories/:id"},
-}
-
-// normalizedQuery keeps the allow-listed parameters, the first value of
-// each as the handlers read them, sorted by name and escaped.
-func normalizedQuery(c *fiber.Ctx, allowed []string) string {
-	if len(allowed) == 0 {
-		return ""
-	}
-	names := make([]string, 0, len(allowed))
-	args := c.Request().URI().QueryArgs()
-	for _, name := range allowed {
-		if args.Has(name) {
-			names = append(names, name)
-		}
-	}
+// normalizedQuery keeps the route's parameters, sorted by name and escaped.
+// The route's query check has already refused unknown, empty and repeated
+// ones, so this is the whole query in a canonical order.
+func normalizedQuery(c *fiber.Ctx, names []string) string {
 	if len(names) == 0 {
 		return ""
 	}
-	sort.Strings(names)
+	args := c.Request().URI().QueryArgs()
 	var b strings.Builder
-	for i, name := range names {
-		if i > 0 {
+	for _, name := range names {
+		if !args.Has(name) {
+			continue
+		}
+		if b.Len() > 0 {
 			b.WriteByte('&')
 		}
 		b.WriteString(url.QueryEscape(name))

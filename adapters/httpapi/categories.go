@@ -27,16 +27,13 @@ func toCategoryJSON(c domain.Category) categoryJSON {
 	return categoryJSON{ID: c.ID, Name: c.Name, CreatedAt: timestamp(c.CreatedAt), UpdatedAt: timestamp(c.UpdatedAt)}
 }
 
-// categoryRequest holds the shape rules of a category body.
+// categoryRequest is the shape of a category body; the limits of the name
+// are the domain's.
 type categoryRequest struct {
-	Name *string `json:"name" validate:"required,min=1,max=100"`
+	Name *string `json:"name" validate:"required"`
 }
 
-// categoryPatchRequest holds the shape rules of a category patch.
-type categoryPatchRequest struct {
-	Name *string `json:"name" validate:"omitnil,min=1,max=100"`
-}
-
+// readCategoryCreate decodes a POST /categories body, as readProductCreate.
 func readCategoryCreate(c *fiber.Ctx) (domain.CategoryFields, error) {
 	o, err := readObject(c, false)
 	if err != nil {
@@ -47,16 +44,16 @@ func readCategoryCreate(c *fiber.Ctx) (domain.CategoryFields, error) {
 		o.errs.Add("name", "must not be null")
 	}
 	o.unknown()
-	req := categoryRequest{Name: valueOf(name)}
 	fields := domain.CategoryFields{Name: name.value}
-	errs := mergeFields(o.errs, shapeErrors(req)...)
-	errs = mergeFields(errs, fieldErrorsOf(fields.Normalize().Validate())...)
+	errs := mergeFields(o.errs, shapeErrors(categoryRequest{Name: valueOf(name)})...)
 	if len(errs) > 0 {
+		errs = mergeFields(errs, fieldErrorsOf(fields.Normalize().Validate())...)
 		return domain.CategoryFields{}, invalidFields(errs)
 	}
 	return fields, nil
 }
 
+// readCategoryPatch decodes a JSON merge patch of a category.
 func readCategoryPatch(c *fiber.Ctx) (application.CategoryPatch, error) {
 	o, err := readObject(c, true)
 	if err != nil {
@@ -64,7 +61,11 @@ func readCategoryPatch(c *fiber.Ctx) (application.CategoryPatch, error) {
 	}
 	name := o.str("name")
 	o.unknown()
-	if errs := mergeFields(o.errs, shapeErrors(categoryPatchRequest{Name: valueOf(name)})...); len(errs) > 0 {
+	if len(o.errs) > 0 {
+		errs := o.errs
+		if name.present && !name.null { // as readProductPatch: list the name's rule too
+			errs = mergeFields(errs, fieldErrorsOf(domain.CategoryFields{Name: name.value}.Normalize().Validate())...)
+		}
 		return application.CategoryPatch{}, invalidFields(errs)
 	}
 	return application.CategoryPatch{Name: patchField(name)}, nil
@@ -75,7 +76,7 @@ func (s *Server) createCategory(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	cat, err := s.catalog.CreateCategory(c.UserContext(), fields)
+	cat, err := s.svc.Catalog.CreateCategory(c.UserContext(), fields)
 	if err != nil {
 		return err
 	}
@@ -88,7 +89,7 @@ func (s *Server) getCategory(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	cat, err := s.catalog.GetCategory(c.UserContext(), id)
+	cat, err := s.svc.Catalog.GetCategory(c.UserContext(), id)
 	if err != nil {
 		return err
 	}
@@ -100,15 +101,24 @@ func (s *Server) patchCategory(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	stale := func() error {
+		return preconditionFailed(func() (string, error) {
+			cat, err := s.svc.Catalog.GetCategory(c.UserContext(), id)
+			return versionETag(cat.Version), err
+		})
+	}
 	ifMatch, err := ifMatchVersion(c.Get(fiber.HeaderIfMatch))
 	if err != nil {
-		return err
+		return stale()
 	}
 	patch, err := readCategoryPatch(c)
 	if err != nil {
 		return err
 	}
-	cat, err := s.catalog.PatchCategory(c.UserContext(), application.PatchCategory{ID: id, IfMatch: ifMatch, Patch: patch})
+	cat, err := s.svc.Catalog.PatchCategory(c.UserContext(), application.PatchCategory{ID: id, IfMatch: ifMatch, Patch: patch})
+	if domain.KindOf(err) == domain.KindPrecondition {
+		return stale()
+	}
 	if err != nil {
 		return err
 	}
@@ -120,7 +130,7 @@ func (s *Server) deleteCategory(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.catalog.DeleteCategory(c.UserContext(), id); err != nil {
+	if err := s.svc.Catalog.DeleteCategory(c.UserContext(), id); err != nil {
 		return err
 	}
 	c.Status(fiber.StatusNoContent)
@@ -132,7 +142,7 @@ func (s *Server) listCategories(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	page, err := s.catalog.ListCategories(c.UserContext(), q)
+	page, err := s.svc.Catalog.ListCategories(c.UserContext(), q)
 	if err != nil {
 		return listError(err)
 	}

@@ -39,6 +39,15 @@ func checkContentType(c *fiber.Ctx, allowMergePatch bool) error {
 	return unsupported
 }
 
+// noBody refuses a request body on a route that takes none: what a client
+// sends must not be ignored silently.
+func noBody(c *fiber.Ctx) error {
+	if len(c.Body()) > 0 {
+		return errBadRequest("this operation takes no request body")
+	}
+	return c.Next()
+}
+
 // readObject reads the body as one JSON object and returns its members,
 // still undecoded, with a complaint for each member given twice (which
 // member would win is not something a client should have to guess).
@@ -216,6 +225,10 @@ func (o *object) price(name string) member[domain.Price] {
 			o.errs.Add(name, "must be a decimal number or string")
 			return member[domain.Price]{present: true}
 		}
+		if len(text) > domain.MaxPriceText {
+			o.errs.Add(name, "must be at most "+strconv.Itoa(domain.MaxPriceText)+" characters")
+			return member[domain.Price]{present: true}
+		}
 		text = strings.TrimSpace(text)
 	case len(raw) > 0 && (raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9'):
 		text = string(raw)
@@ -225,7 +238,10 @@ func (o *object) price(name string) member[domain.Price] {
 	}
 	p, err := domain.ParsePrice(text)
 	if err != nil {
-		o.errs.Add(name, "must be a decimal between 0 and "+domain.MaxPrice.String()+" with at most two fraction digits")
+		// The domain says what is wrong with the form or the amount.
+		for _, fe := range fieldErrorsOf(err) {
+			o.errs.Add(name, fe.Message)
+		}
 		return member[domain.Price]{present: true}
 	}
 	return member[domain.Price]{present: true, value: p}

@@ -48,7 +48,9 @@ func TestObjectInteger(t *testing.T) {
 
 func TestObjectPrice(t *testing.T) {
 	t.Parallel()
-	priceMsg := "must be a decimal between 0 and 9999999999.99 with at most two fraction digits"
+	rangeMsg := "must be between 0 and 9999999999.99"
+	formMsg := "must be a decimal number such as 19.99"
+	exponentMsg := `must be written without an exponent, as 1000 or "1000.00"`
 	tests := []struct {
 		body    string
 		want    domain.Price
@@ -59,13 +61,17 @@ func TestObjectPrice(t *testing.T) {
 		{`{"p": " 5.5 "}`, 550, ""},
 		{`{"p": 0}`, 0, ""},
 		{`{"p": 9999999999.99}`, domain.MaxPrice, ""},
-		{`{"p": 10000000000}`, 0, priceMsg},
-		{`{"p": 1.999}`, 0, priceMsg},
-		{`{"p": -1}`, 0, priceMsg},
-		{`{"p": 1e2}`, 0, priceMsg},
-		{`{"p": "abc"}`, 0, priceMsg},
-		{`{"p": 1e400}`, 0, priceMsg},
-		{`{"p": 123456789012345678901234567890}`, 0, priceMsg},
+		{`{"p": 10000000000}`, 0, rangeMsg},
+		{`{"p": 1.999}`, 0, "must have at most two fraction digits"},
+		{`{"p": -1}`, 0, rangeMsg},
+		{`{"p": 1e2}`, 0, exponentMsg},
+		{`{"p": 1E+3}`, 0, exponentMsg},
+		{`{"p": "1e3"}`, 0, exponentMsg},
+		{`{"p": "abc"}`, 0, formMsg},
+		{`{"p": "   "}`, 0, "must not be empty"},
+		{`{"p": "1,000"}`, 0, formMsg},
+		{`{"p": 1e400}`, 0, exponentMsg},
+		{`{"p": 123456789012345678901234567890}`, 0, rangeMsg},
 		{`{"p": true}`, 0, "must be a decimal number or string"},
 		{`{"p": [1]}`, 0, "must be a decimal number or string"},
 	}
@@ -128,25 +134,33 @@ func checkOneError(t *testing.T, body string, errs domain.FieldErrors, field, wa
 	}
 }
 
-func TestShapeErrorsNameFieldsAsJSON(t *testing.T) {
+// TestShapeIsPresenceOnly checks that the validator checks which members a
+// create must give, named as JSON spells them, and no limit: the limits
+// are the domain's alone.
+func TestShapeIsPresenceOnly(t *testing.T) {
 	t.Parallel()
-	long := strings.Repeat("x", 201)
+	long := strings.Repeat("x", domain.MaxProductNameLength+1)
 	zero := int64(0)
-	neg := int64(-1)
 	price := domain.MaxPrice + 1
-	req := productRequest{Name: &long, CategoryID: &zero, Stock: &neg, Price: &price}
-	got := shapeErrors(req)
+	if errs := shapeErrors(productRequest{Name: &long, CategoryID: &zero, Price: &price}); len(errs) != 0 {
+		t.Fatalf("the validator checked a limit: %+v", errs)
+	}
 	want := domain.FieldErrors{
-		{Field: "name", Message: "must be at most 200 characters"},
-		{Field: "price", Message: "must be between 0 and 9999999999.99"},
-		{Field: "stock", Message: "must be at least 0"},
-		{Field: "categoryId", Message: "must be greater than 0"},
+		{Field: "name", Message: "is required"},
+		{Field: "price", Message: "is required"},
+		{Field: "categoryId", Message: "is required"},
 	}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("got %+v\nwant %+v", got, want)
+	if got := shapeErrors(productRequest{}); !reflect.DeepEqual(got, want) {
+		t.Fatalf("empty request: got %+v, want %+v", got, want)
 	}
-	if errs := shapeErrors(productRequest{}); len(errs) != 3 {
-		t.Fatalf("empty request: got %+v, want name, price and categoryId required", errs)
+	for _, tag := range []string{"min", "max", "gt", "len"} {
+		for _, typ := range []reflect.Type{reflect.TypeOf(productRequest{}), reflect.TypeOf(categoryRequest{})} {
+			for f := range typ.Fields() {
+				if strings.Contains(f.Tag.Get("validate"), tag) {
+					t.Errorf("%s.%s declares the limit %q; limits live in domain", typ.Name(), f.Name, f.Tag.Get("validate"))
+				}
+			}
+		}
 	}
 }
 

@@ -3,11 +3,8 @@ package httpapi
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"strconv"
 	"strings"
-
-	"github.com/gofiber/fiber/v2"
 
 	"github.com/etalase/etalase/domain"
 )
@@ -57,7 +54,7 @@ func noneMatch(header, etag string) bool {
 // ifMatchVersion reads If-Match into the category version the client
 // expects, from a tag such as "7" (see ifMatchTag).
 func ifMatchVersion(header string) (*int64, error) {
-	n, err := ifMatchTag(header, 1, `"7"`)
+	n, err := ifMatchTag(header, 1)
 	if n == nil || err != nil {
 		return nil, err
 	}
@@ -67,23 +64,39 @@ func ifMatchVersion(header string) (*int64, error) {
 // ifMatchRevision reads If-Match into the product revision the client
 // expects, from a tag such as "3.7" (see ifMatchTag).
 func ifMatchRevision(header string) (*domain.ProductRevision, error) {
-	n, err := ifMatchTag(header, 2, `"3.7"`)
+	n, err := ifMatchTag(header, 2)
 	if n == nil || err != nil {
 		return nil, err
 	}
 	return &domain.ProductRevision{Version: n[0], CategoryVersion: n[1]}, nil
 }
 
+// errStaleTag is an If-Match that can never match; the handler answers it
+// as a stale one, naming the item's current ETag (see preconditionFailed).
+var errStaleTag = errPrecondition("If-Match does not name the current item")
+
+// preconditionFailed is the 412 of a change whose If-Match is stale or can
+// never match: it names the current ETag of the item, which the client
+// needs to retry, or is the error of reading it (a 404 when it is gone).
+func preconditionFailed(current func() (string, error)) error {
+	etag, err := current()
+	if err != nil {
+		return err
+	}
+	return errPrecondition("If-Match does not name the current item: its ETag is now " + etag +
+		" (If-Match takes the strong ETag of a GET, or *)")
+}
+
 // ifMatchTag reads If-Match as a strong tag of parts positive numbers
 // joined by dots. No header or "*" expects nothing (nil); anything else
 // that is not such a tag (weak, malformed, a list, the tag of another
-// kind of item) can never match: 412, with example in the detail.
-func ifMatchTag(header string, parts int, example string) ([]int64, error) {
+// kind of item) can never match: errStaleTag.
+func ifMatchTag(header string, parts int) ([]int64, error) {
 	h := strings.TrimSpace(header)
 	if h == "" || h == "*" {
 		return nil, nil
 	}
-	stale := errPrecondition("If-Match must be the strong ETag of the current item, such as " + example)
+	stale := errStaleTag
 	if len(h) < 3 || h[0] != '"' || h[len(h)-1] != '"' {
 		return nil, stale
 	}
@@ -115,46 +128,4 @@ func allDigits(s string) bool {
 		}
 	}
 	return true
-}
-
-// isRead reports whether the request is a GET or HEAD, the only methods a
-// 304 answers.
-func isRead(c *fiber.Ctx) bool {
-	return c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead
-}
-
-// sendItem writes a single item with its strong ETag, or 304 when the
-// client already holds that representation.
-func sendItem(c *fiber.Ctx, status int, etag string, v any) error {
-	c.Set(fiber.HeaderETag, etag)
-	if status == fiber.StatusOK && isRead(c) && noneMatch(c.Get(fiber.HeaderIfNoneMatch), etag) {
-		c.Status(fiber.StatusNotModified)
-		return nil
-	}
-	return sendJSON(c, status, v)
-}
-
-// sendList writes a list page with an ETag of its bytes, or 304.
-func sendList(c *fiber.Ctx, v any) error {
-	body, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	etag := bodyETag(body)
-	c.Set(fiber.HeaderETag, etag)
-	if isRead(c) && noneMatch(c.Get(fiber.HeaderIfNoneMatch), etag) {
-		c.Status(fiber.StatusNotModified)
-		return nil
-	}
-	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-	return c.Status(fiber.StatusOK).Send(body)
-}
-
-func sendJSON(c *fiber.Ctx, status int, v any) error {
-	body, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-	return c.Status(status).Send(body)
 }

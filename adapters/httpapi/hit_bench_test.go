@@ -11,13 +11,15 @@ import (
 	"github.com/valyala/fasthttp"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+
+	"github.com/etalase/etalase/domain"
 )
 
 // hitStore answers every lookup with the same stored response.
 type hitStore struct{ stored []byte }
 
-func (s hitStore) Lookup(context.Context, string) ([]byte, string, func(context.Context, []byte, time.Duration)) {
-	return s.stored, CacheHit, nil
+func (s hitStore) Lookup(context.Context, domain.View) ([]byte, func(context.Context, []byte, time.Duration)) {
+	return s.stored, nil
 }
 
 // BenchmarkCachedHit measures what the server spends on a response cache
@@ -46,8 +48,7 @@ func BenchmarkCachedHit(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			s := New(Config{Observe: m.Middleware(), Cache: ResponseCache(ResponseCacheConfig{
-				Store: hitStore{stored: stored}, Rules: DefaultCacheRules()})}, nil, l.log, nil)
+			s := New(Config{Observe: m.Middleware(), Responses: hitStore{stored: stored}}, Services{}, l.log, nil)
 			handler := s.App().Handler()
 			var rc fasthttp.RequestCtx
 			b.ReportAllocs()
@@ -58,7 +59,7 @@ func BenchmarkCachedHit(b *testing.B) {
 				rc.Request.Header.SetMethod(fasthttp.MethodGet)
 				rc.Request.SetRequestURI("/products/42")
 				handler(&rc)
-				if rc.Response.StatusCode() != fasthttp.StatusOK || string(rc.Response.Header.Peek(HeaderXCache)) != CacheHit ||
+				if rc.Response.StatusCode() != fasthttp.StatusOK || string(rc.Response.Header.Peek(HeaderXCache)) != string(CacheHit) ||
 					!strings.HasPrefix(string(rc.Response.Body()), `{"id":42`) {
 					b.Fatalf("status %d, X-Cache %q", rc.Response.StatusCode(), rc.Response.Header.Peek(HeaderXCache))
 				}

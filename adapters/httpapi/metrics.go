@@ -71,15 +71,11 @@ func (m *Metrics) Middleware() fiber.Handler {
 	}
 }
 
-// routeLabel names the route a request is counted under: the template the
-// response cache saw (a hit never reaches its route, and fiber then reports
-// the middleware's "/" as the route), else the matched route's template,
-// else "unmatched". Every middleware is mounted at "/" and no route of the
-// API is "/", so "/" means no route matched.
+// routeLabel names the route a request is counted under: the matched
+// route's template (a cache hit is answered by its route's own
+// middleware), else "unmatched". Every global middleware is mounted at "/"
+// and no route of the API is "/", so "/" means no route matched.
 func routeLabel(c *fiber.Ctx) string {
-	if cached, ok := c.Locals(localCacheRoute).(string); ok {
-		return cached
-	}
 	if r := c.Route(); r != nil && r.Path != "/" {
 		return r.Path
 	}

@@ -48,8 +48,7 @@ func TestMetricsLabels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app := New(Config{Observe: m.Middleware(), Cache: ResponseCache(ResponseCacheConfig{
-		Store: hitStore{stored: stored}, Rules: DefaultCacheRules()})}, nil, nil, nil).App()
+	app := New(Config{Observe: m.Middleware(), Responses: hitStore{stored: stored}}, Services{}, nil, nil).App()
 	requests := []struct {
 		method, path string
 		times        int

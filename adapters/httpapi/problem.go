@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"sort"
@@ -160,7 +159,7 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 }
 
 func writeProblem(c *fiber.Ctx, p problemJSON) error {
-	body, err := json.Marshal(p)
+	body, err := marshalJSON(p)
 	if err != nil {
 		return err
 	}

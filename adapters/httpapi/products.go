@@ -64,25 +64,12 @@ func toProductJSON(p domain.Product) productJSON {
 // timestamp formats a time as RFC 3339 in UTC.
 func timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
-// productRequest holds the shape rules of a product body for the validator;
-// domain.ProductFields.Validate remains the source of truth for the rules.
+// productRequest is the shape of a product body: the members a create
+// must give. The limits of each field are the domain's.
 type productRequest struct {
-	SKU         *string       `json:"sku" validate:"omitnil,min=1,max=64"`
-	Name        *string       `json:"name" validate:"required,min=1,max=200"`
-	Description *string       `json:"description" validate:"omitnil,max=2000"`
-	Price       *domain.Price `json:"price" validate:"required,min=0,max=999999999999"`
-	Stock       *int64        `json:"stock" validate:"omitnil,min=0,max=2147483647"`
-	CategoryID  *int64        `json:"categoryId" validate:"required,gt=0"`
-}
-
-// productPatchRequest holds the shape rules of the values a patch sets.
-type productPatchRequest struct {
-	SKU         *string       `json:"sku" validate:"omitnil,min=1,max=64"`
-	Name        *string       `json:"name" validate:"omitnil,min=1,max=200"`
-	Description *string       `json:"description" validate:"omitnil,max=2000"`
-	Price       *domain.Price `json:"price" validate:"omitnil,min=0,max=999999999999"`
-	Stock       *int64        `json:"stock" validate:"omitnil,min=0,max=2147483647"`
-	CategoryID  *int64        `json:"categoryId" validate:"omitnil,gt=0"`
+	Name       *string       `json:"name" validate:"required"`
+	Price      *domain.Price `json:"price" validate:"required"`
+	CategoryID *int64        `json:"categoryId" validate:"required"`
 }
 
 // productMembers decodes the members of a product body.
@@ -111,8 +98,10 @@ func valueOf[T any](m member[T]) *T {
 	return &v
 }
 
-// readProductCreate decodes and checks a POST /products body, listing
-// every bad field at once.
+// readProductCreate decodes a POST /products body. What it cannot read
+// (wrong types, unknown or missing members) is a 422 listing every bad
+// field, and then the domain's rules are asked too so that the list is
+// whole; a body it can read goes to the use case, which checks the rules.
 func readProductCreate(c *fiber.Ctx) (domain.ProductFields, error) {
 	o, err := readObject(c, false)
 	if err != nil {
@@ -128,30 +117,19 @@ func readProductCreate(c *fiber.Ctx) (domain.ProductFields, error) {
 		}
 	}
 	o.unknown()
-	req := productRequest{SKU: valueOf(m.sku), Name: valueOf(m.name), Description: valueOf(m.description),
-		Price: valueOf(m.price), Stock: valueOf(m.stock), CategoryID: valueOf(m.categoryID)}
-	fields := domain.ProductFields{SKU: req.SKU, Description: req.Description}
-	if req.Name != nil {
-		fields.Name = *req.Name
-	}
-	if req.Price != nil {
-		fields.Price = *req.Price
-	}
-	if req.Stock != nil {
-		fields.Stock = *req.Stock
-	}
-	if req.CategoryID != nil {
-		fields.CategoryID = *req.CategoryID
-	}
-	errs := mergeFields(o.errs, shapeErrors(req)...)
-	errs = mergeFields(errs, fieldErrorsOf(fields.Normalize().Validate())...)
+	fields := domain.ProductFields{SKU: valueOf(m.sku), Name: m.name.value, Description: valueOf(m.description),
+		Price: m.price.value, Stock: m.stock.value, CategoryID: m.categoryID.value}
+	errs := mergeFields(o.errs, shapeErrors(productRequest{Name: valueOf(m.name), Price: valueOf(m.price),
+		CategoryID: valueOf(m.categoryID)})...)
 	if len(errs) > 0 {
+		errs = mergeFields(errs, fieldErrorsOf(fields.Normalize().Validate())...)
 		return domain.ProductFields{}, invalidFields(errs)
 	}
 	return fields, nil
 }
 
-// readProductPatch decodes a JSON merge patch of a product.
+// readProductPatch decodes a JSON merge patch of a product; the use case
+// applies it and checks the result.
 func readProductPatch(c *fiber.Ctx) (application.ProductPatch, error) {
 	o, err := readObject(c, true)
 	if err != nil {
@@ -159,9 +137,26 @@ func readProductPatch(c *fiber.Ctx) (application.ProductPatch, error) {
 	}
 	m := decodeProduct(o)
 	o.unknown()
-	req := productPatchRequest{SKU: valueOf(m.sku), Name: valueOf(m.name), Description: valueOf(m.description),
-		Price: valueOf(m.price), Stock: valueOf(m.stock), CategoryID: valueOf(m.categoryID)}
-	if errs := mergeFields(o.errs, shapeErrors(req)...); len(errs) > 0 {
+	if len(o.errs) > 0 {
+		// List the values the patch sets that break the domain's rules
+		// too, so every bad field is listed at once; the others stand in
+		// for the current ones, which the use case would apply them to.
+		probe := domain.ProductFields{SKU: valueOf(m.sku), Name: "x", Description: valueOf(m.description),
+			Price: m.price.value, Stock: m.stock.value, CategoryID: 1}
+		if sets(m.name) {
+			probe.Name = m.name.value
+		}
+		if sets(m.categoryID) {
+			probe.CategoryID = m.categoryID.value
+		}
+		set := map[string]bool{"sku": sets(m.sku), "name": sets(m.name), "description": sets(m.description),
+			"price": sets(m.price), "stock": sets(m.stock), "categoryId": sets(m.categoryID)}
+		errs := o.errs
+		for _, fe := range fieldErrorsOf(probe.Normalize().Validate()) {
+			if set[fe.Field] {
+				errs = mergeFields(errs, fe)
+			}
+		}
 		return application.ProductPatch{}, invalidFields(errs)
 	}
 	return application.ProductPatch{
@@ -173,6 +168,9 @@ func readProductPatch(c *fiber.Ctx) (application.ProductPatch, error) {
 		CategoryID:  patchField(m.categoryID),
 	}, nil
 }
+
+// sets reports whether a patch member sets a value (not absent, not null).
+func sets[T any](m member[T]) bool { return m.present && !m.null }
 
 func patchField[T any](m member[T]) application.Field[T] {
 	return application.Field[T]{Set: m.present, Null: m.null, Value: m.value}
@@ -226,7 +224,7 @@ func (s *Server) createProduct(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out, err := s.catalog.CreateProduct(c.UserContext(), application.CreateProduct{
+	out, err := s.svc.Catalog.CreateProduct(c.UserContext(), application.CreateProduct{
 		Fields: fields, RequestedBy: KeyName(c), IdempotencyKey: key, RequestID: RequestID(c)})
 	if err != nil {
 		return err
@@ -243,7 +241,7 @@ func (s *Server) getProduct(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	p, err := s.catalog.GetProduct(c.UserContext(), id)
+	p, err := s.svc.Catalog.GetProduct(c.UserContext(), id)
 	if err != nil {
 		return err
 	}
@@ -255,15 +253,24 @@ func (s *Server) patchProduct(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	stale := func() error {
+		return preconditionFailed(func() (string, error) {
+			p, err := s.svc.Catalog.GetProduct(c.UserContext(), id)
+			return productETag(p.Revision()), err
+		})
+	}
 	ifMatch, err := ifMatchRevision(c.Get(fiber.HeaderIfMatch))
 	if err != nil {
-		return err
+		return stale()
 	}
 	patch, err := readProductPatch(c)
 	if err != nil {
 		return err
 	}
-	p, err := s.catalog.PatchProduct(c.UserContext(), application.PatchProduct{ID: id, IfMatch: ifMatch, Patch: patch})
+	p, err := s.svc.Catalog.PatchProduct(c.UserContext(), application.PatchProduct{ID: id, IfMatch: ifMatch, Patch: patch})
+	if domain.KindOf(err) == domain.KindPrecondition {
+		return stale()
+	}
 	if err != nil {
 		return err
 	}
@@ -275,7 +282,7 @@ func (s *Server) deleteProduct(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.catalog.DeleteProduct(c.UserContext(), id); err != nil {
+	if err := s.svc.Catalog.DeleteProduct(c.UserContext(), id); err != nil {
 		return err
 	}
 	c.Status(fiber.StatusNoContent)
@@ -287,7 +294,7 @@ func (s *Server) listProducts(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	page, err := s.catalog.ListProducts(c.UserContext(), q)
+	page, err := s.svc.Catalog.ListProducts(c.UserContext(), q)
 	if err != nil {
 		return listError(err)
 	}

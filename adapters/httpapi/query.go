@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -9,6 +10,37 @@ import (
 
 	"github.com/etalase/etalase/domain"
 )
+
+// onlyQuery refuses, with a 400 naming each, the query parameters a route
+// does not read, and those it reads given empty or more than once: like an
+// unknown body field, a typo must not pass silently, and which of two
+// values wins is not something a client should have to guess.
+func onlyQuery(names []string) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		args := c.Request().URI().QueryArgs()
+		if args.Len() == 0 {
+			return c.Next()
+		}
+		var errs domain.FieldErrors
+		seen := make(map[string]bool, args.Len())
+		args.VisitAll(func(k, v []byte) {
+			name := string(k)
+			switch {
+			case !slices.Contains(names, name):
+				errs.Add(name, "is not a query parameter of this operation")
+			case seen[name]:
+				errs.Add(name, "is given more than once")
+			case len(v) == 0:
+				errs.Add(name, "must not be empty")
+			}
+			seen[name] = true
+		})
+		if len(errs) > 0 {
+			return errBadRequest("the query parameter "+errs[0].Field+" is invalid", errs...)
+		}
+		return c.Next()
+	}
+}
 
 // queryParam returns a query parameter and whether the request names it;
 // an empty value is a value, and usually a bad one.
@@ -77,8 +109,8 @@ func badQuery(err error) error {
 	return errBadRequest("the query parameters are invalid")
 }
 
-// productQuery reads limit, cursor, categoryId, q and sort; unknown
-// parameters are ignored.
+// productQuery reads limit, cursor, categoryId, q and sort (onlyQuery has
+// refused any other).
 func productQuery(c *fiber.Ctx) (domain.ProductQuery, error) {
 	var q domain.ProductQuery
 	var err error

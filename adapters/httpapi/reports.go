@@ -90,32 +90,12 @@ func optionalTimestamp(t *time.Time) *string {
 	return &s
 }
 
-// RegisterJobs adds the reports API and, when admin is not nil, the queue
-// admin API. Call it after New and before Listen.
-func (s *Server) RegisterJobs(reports *application.Reports, admin *application.QueueAdmin) {
-	h := jobHandlers{reports: reports, admin: admin}
-	s.app.Post("/products/:id/reports", s.requireKey, h.requestReport)
-	s.app.Get("/products/:id/reports", h.listReports)
-	s.app.Get("/reports/:id", h.getReport)
-	if admin != nil {
-		s.app.Get("/admin/queues", s.requireAdmin, h.queueCounts)
-		s.app.Get("/admin/queues/:queue/failed", s.requireAdmin, h.failedJobs)
-		s.app.Post("/admin/queues/:queue/failed/:job/retry", s.requireAdmin, h.retryJob)
-	}
-}
-
-// jobHandlers serve the reports and queue admin routes.
-type jobHandlers struct {
-	reports *application.Reports
-	admin   *application.QueueAdmin
-}
-
-func (h jobHandlers) requestReport(c *fiber.Ctx) error {
+func (s *Server) requestReport(c *fiber.Ctx) error {
 	id, err := pathID(c)
 	if err != nil {
 		return err
 	}
-	r, err := h.reports.RequestReport(c.UserContext(), application.RequestReport{ProductID: id, RequestedBy: KeyName(c),
+	r, err := s.svc.Reports.RequestReport(c.UserContext(), application.RequestReport{ProductID: id, RequestedBy: KeyName(c),
 		RequestID: RequestID(c)})
 	if err != nil {
 		return err
@@ -124,12 +104,12 @@ func (h jobHandlers) requestReport(c *fiber.Ctx) error {
 	return sendJSON(c, fiber.StatusAccepted, toReportJSON(r))
 }
 
-func (h jobHandlers) listReports(c *fiber.Ctx) error {
+func (s *Server) listReports(c *fiber.Ctx) error {
 	id, err := pathID(c)
 	if err != nil {
 		return err
 	}
-	reports, err := h.reports.ListReports(c.UserContext(), id)
+	reports, err := s.svc.Reports.ListReports(c.UserContext(), id)
 	if err != nil {
 		return err
 	}
@@ -141,12 +121,12 @@ func (h jobHandlers) listReports(c *fiber.Ctx) error {
 	return sendJSON(c, fiber.StatusOK, out)
 }
 
-func (h jobHandlers) getReport(c *fiber.Ctx) error {
+func (s *Server) getReport(c *fiber.Ctx) error {
 	id, err := pathID(c)
 	if err != nil {
 		return err
 	}
-	r, err := h.reports.GetReport(c.UserContext(), id)
+	r, err := s.svc.Reports.GetReport(c.UserContext(), id)
 	if err != nil {
 		return err
 	}

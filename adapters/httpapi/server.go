@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"sync"
 	"time"
 
@@ -17,6 +18,15 @@ import (
 
 // DefaultBodyLimit is the largest request body the API reads: 1 MiB.
 const DefaultBodyLimit = 1 << 20
+
+// MaxURILength is the longest request target (path and query) the API
+// reads, in bytes; a longer one is a 414. The longest a client of this API
+// needs (a list's cursor and search text at their limits) fits.
+const MaxURILength = 4096
+
+// readBufferSize bounds the request line and headers together; more is a
+// 431. It is well above MaxURILength, so a long URL gets its own 414.
+const readBufferSize = 16 << 10
 
 // APIKey is a named secret a client presents as a bearer token. The name is
 // what logs and reports show; the secret never leaves the server.
@@ -45,9 +55,12 @@ type Config struct {
 	// Observe, when set, wraps every request outermost (the metrics
 	// middleware), so it sees the status the error handler chose.
 	Observe fiber.Handler
-	// Cache, when set, runs before the product and category routes (the
-	// response cache).
-	Cache fiber.Handler
+	// Responses, when set, stores the responses of the routes the route
+	// table caches; nil turns the cache off (they say X-Cache: BYPASS).
+	Responses ResponseStore
+	// CacheBypassed, if set, is called for every response a cached route
+	// computed without the cache.
+	CacheBypassed func()
 }
 
 func (c Config) withDefaults() Config {
@@ -80,36 +93,46 @@ type Check struct {
 	Run      func(ctx context.Context) error
 }
 
+// Services are the use cases the routes serve. The server is built with
+// all of them: every route is in the route table.
+type Services struct {
+	Catalog *application.Catalog
+	Reports *application.Reports
+	Queues  *application.QueueAdmin
+}
+
 // Server is the HTTP API: a fiber app with etalase's routes, middleware and
 // error handling.
 type Server struct {
-	cfg     Config
-	app     *fiber.App
-	catalog *application.Catalog
-	log     *zap.Logger
-	checks  []Check
-	keys    keyring
+	cfg    Config
+	app    *fiber.App
+	svc    Services
+	log    *zap.Logger
+	checks []Check
+	keys   keyring
 
 	mu sync.Mutex
 	ln net.Listener
 }
 
-// New builds the server and registers every route; it does not listen yet.
-func New(cfg Config, catalog *application.Catalog, log *zap.Logger, checks []Check) *Server {
+// New builds the server and registers every route of the route table; it
+// does not listen yet.
+func New(cfg Config, svc Services, log *zap.Logger, checks []Check) *Server {
 	cfg = cfg.withDefaults()
 	if log == nil {
 		log = zap.NewNop()
 	}
 	s := &Server{
-		cfg:     cfg,
-		catalog: catalog,
-		log:     log,
-		checks:  checks,
-		keys:    newKeyring(cfg.APIKeys, cfg.AdminKeys),
+		cfg:    cfg,
+		svc:    svc,
+		log:    log,
+		checks: checks,
+		keys:   newKeyring(cfg.APIKeys, cfg.AdminKeys),
 	}
 	s.app = fiber.New(fiber.Config{
 		AppName:               "etalase",
 		BodyLimit:             cfg.BodyLimit,
+		ReadBufferSize:        readBufferSize,
 		ReadTimeout:           cfg.ReadTimeout,
 		WriteTimeout:          cfg.WriteTimeout,
 		IdleTimeout:           cfg.IdleTimeout,
@@ -120,15 +143,16 @@ func New(cfg Config, catalog *application.Catalog, log *zap.Logger, checks []Che
 		UnescapePath:          false,
 	})
 	s.routes()
-	s.answerUnknownMethods()
+	s.answerBeforeRouting()
 	return s
 }
 
-// answerUnknownMethods makes a request with a method fiber does not know
-// (FOO, a lower-case get, garbage bytes) a 400 problem like every other bad
-// request: fiber itself would answer it in plain text before the
-// ErrorHandler runs.
-func (s *Server) answerUnknownMethods() {
+// answerBeforeRouting answers two kinds of request with a problem before
+// fiber routes them: a method fiber does not know (FOO, a lower-case get,
+// garbage bytes), a 400 like every other bad request, which fiber itself
+// would answer in plain text before the ErrorHandler runs; and a request
+// target over MaxURILength, a 414.
+func (s *Server) answerBeforeRouting() {
 	known := make(map[string]bool)
 	for _, m := range s.app.Config().RequestMethods {
 		known[m] = true
@@ -136,45 +160,20 @@ func (s *Server) answerUnknownMethods() {
 	srv := s.app.Server()
 	next := srv.Handler
 	srv.Handler = func(rc *fasthttp.RequestCtx) {
-		if known[string(rc.Method())] {
+		tooLong := len(rc.RequestURI()) > MaxURILength
+		if known[string(rc.Method())] && !tooLong {
 			next(rc)
 			return
 		}
 		c := s.app.AcquireCtx(rc)
 		defer s.app.ReleaseCtx(c)
+		if tooLong {
+			_ = s.handleError(c, newHTTPError(fiber.StatusRequestURITooLong,
+				"the request target is longer than "+strconv.Itoa(MaxURILength)+" bytes"))
+			return
+		}
 		_ = s.handleError(c, errBadRequest("the request method is not an HTTP method"))
 	}
-}
-
-// routes registers every route in one place. Reads are public; writes go
-// through requireKey and the admin routes through requireAdmin.
-func (s *Server) routes() {
-	app := s.app
-	if s.cfg.Observe != nil {
-		app.Use(s.cfg.Observe)
-	}
-	app.Use(s.requestID, s.accessLog, recoverPanics())
-
-	app.Get("/healthz", s.healthz)
-	app.Get("/readyz", s.readyz)
-	app.Get("/openapi.yaml", s.openAPI)
-	app.Get("/docs", s.docs)
-	app.Get("/docs/"+redocAsset, s.docsScript)
-
-	if s.cfg.Cache != nil {
-		app.Use(s.cfg.Cache)
-	}
-	app.Get("/products", s.listProducts)
-	app.Post("/products", s.requireKey, s.createProduct)
-	app.Get("/products/:id", s.getProduct)
-	app.Patch("/products/:id", s.requireKey, s.patchProduct)
-	app.Delete("/products/:id", s.requireKey, s.deleteProduct)
-
-	app.Get("/categories", s.listCategories)
-	app.Post("/categories", s.requireKey, s.createCategory)
-	app.Get("/categories/:id", s.getCategory)
-	app.Patch("/categories/:id", s.requireKey, s.patchCategory)
-	app.Delete("/categories/:id", s.requireKey, s.deleteCategory)
 }
 
 // App returns the fiber app, for tests (app.Test) and for adding routes.

@@ -10,8 +10,10 @@ import (
 	"github.com/etalase/etalase/domain"
 )
 
-// validate is the shared validator of request structs; field errors name
-// the fields as JSON spells them.
+// validate is the shared validator of request structs. It checks their
+// shape (which members must be present); every limit of a field is the
+// domain's, checked once, by the use case. Field errors name the fields as
+// JSON spells them.
 var validate = newValidator()
 
 func newValidator() *validator.Validate {
@@ -41,37 +43,11 @@ func shapeErrors(req any) domain.FieldErrors {
 	return out
 }
 
-var priceType = reflect.TypeOf(domain.Price(0))
-
 func shapeMessage(fe validator.FieldError) string {
-	isText := fe.Kind() == reflect.String
-	if fe.Type() == priceType && fe.Tag() != "required" {
-		// The validator sees cents; the client wrote a decimal.
-		return "must be between 0 and " + domain.MaxPrice.String()
-	}
-	switch fe.Tag() {
-	case "required":
+	if fe.Tag() == "required" {
 		return "is required"
-	case "min":
-		if isText && fe.Param() == "1" {
-			return "must not be empty"
-		}
-		if isText {
-			return "must be at least " + fe.Param() + " characters"
-		}
-		return "must be at least " + fe.Param()
-	case "max":
-		if isText {
-			return "must be at most " + fe.Param() + " characters"
-		}
-		return "must be at most " + fe.Param()
-	case "gt":
-		return "must be greater than " + fe.Param()
-	case "utf8":
-		return "must be valid UTF-8"
-	default:
-		return "is invalid"
 	}
+	return "is invalid"
 }
 
 // mergeFields appends to errs the errors of more whose field errs does not

@@ -1,10 +1,8 @@
 package memory
 
 import (
-	"cmp"
 	"context"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -47,7 +45,7 @@ func (r products) List(ctx context.Context, q domain.ProductQuery) (domain.Produ
 	}
 	var after *domain.Product
 	if q.After != nil {
-		p, err := cursorRow(*q.After, q.Sort.Field)
+		p, err := q.After.Position(q.Sort.Field)
 		if err != nil {
 			return domain.ProductPage{}, err
 		}
@@ -64,16 +62,17 @@ func (r products) List(ctx context.Context, q domain.ProductQuery) (domain.Produ
 			if needle != "" && !strings.Contains(strings.ToLower(p.Name), needle) {
 				continue
 			}
-			if after != nil && compareProducts(p, *after, q.Sort) <= 0 {
+			if after != nil && q.Sort.Compare(p, *after) <= 0 {
 				continue
 			}
 			rows = append(rows, p)
 		}
-		slices.SortFunc(rows, func(a, b domain.Product) int { return compareProducts(a, b, q.Sort) })
+		slices.SortFunc(rows, q.Sort.Compare)
 		if len(rows) > q.Limit {
 			rows = rows[:q.Limit]
 			last := rows[len(rows)-1]
-			page.Next = &domain.Cursor{Sort: q.Sort.String(), Key: cursorKey(last, q.Sort.Field), ID: last.ID}
+			next := q.Sort.CursorAt(last)
+			page.Next = &next
 		}
 		page.Items = make([]domain.Product, len(rows))
 		for i, p := range rows {
@@ -82,70 +81,6 @@ func (r products) List(ctx context.Context, q domain.ProductQuery) (domain.Produ
 		return nil
 	})
 	return page, err
-}
-
-// compareProducts orders products by the sort field, ties broken by id, the
-// whole order reversed for a descending sort: the order of the PostgreSQL
-// adapter's row comparison (field, id).
-func compareProducts(a, b domain.Product, s domain.Sort) int {
-	var c int
-	switch s.Field {
-	case domain.SortByName:
-		c = strings.Compare(a.Name, b.Name)
-	case domain.SortByPrice:
-		c = cmp.Compare(a.Price, b.Price)
-	case domain.SortByCreatedAt:
-		c = a.CreatedAt.Compare(b.CreatedAt)
-	}
-	if c == 0 {
-		c = cmp.Compare(a.ID, b.ID)
-	}
-	if s.Desc {
-		c = -c
-	}
-	return c
-}
-
-// cursorKey is the textual form of p's sort value that a cursor carries.
-func cursorKey(p domain.Product, f domain.SortField) string {
-	switch f {
-	case domain.SortByName:
-		return p.Name
-	case domain.SortByPrice:
-		return strconv.FormatInt(int64(p.Price), 10)
-	case domain.SortByCreatedAt:
-		return p.CreatedAt.UTC().Format(time.RFC3339Nano)
-	}
-	return ""
-}
-
-// cursorRow turns a cursor back into a product holding only the values the
-// order compares, so a page starts after the cursor's position even when
-// the row it came from has since changed or gone.
-func cursorRow(c domain.Cursor, f domain.SortField) (domain.Product, error) {
-	bad := domain.Invalid("bad cursor", domain.FieldError{Field: "cursor", Message: "is not a cursor this service issued"})
-	p := domain.Product{ID: c.ID}
-	switch f {
-	case domain.SortByName:
-		p.Name = c.Key
-	case domain.SortByPrice:
-		n, err := strconv.ParseInt(c.Key, 10, 64)
-		if err != nil {
-			return p, bad
-		}
-		p.Price = domain.Price(n)
-	case domain.SortByCreatedAt:
-		t, err := time.Parse(time.RFC3339Nano, c.Key)
-		if err != nil {
-			return p, bad
-		}
-		p.CreatedAt = t
-	default:
-		if c.Key != "" {
-			return p, bad
-		}
-	}
-	return p, nil
 }
 
 func (r products) Create(ctx context.Context, f domain.ProductFields) (domain.Product, error) {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -69,7 +68,8 @@ func (r *ProductRepo) List(ctx context.Context, q domain.ProductQuery) (domain.P
 	if len(items) > limit {
 		page.Items = items[:limit]
 		last := page.Items[limit-1]
-		page.Next = &domain.Cursor{Sort: q.Sort.String(), Key: sortKey(q.Sort.Field, last), ID: last.ID}
+		next := q.Sort.CursorAt(last)
+		page.Next = &next
 	}
 	return page, nil
 }
@@ -95,10 +95,11 @@ func listProductsQuery(q domain.ProductQuery, fetch int) (string, []any, error) 
 		where = append(where, fmt.Sprintf(filterName, arg(escapeLike(q.Q))))
 	}
 	if q.After != nil {
-		key, err := cursorKey(q.Sort.Field, q.After.Key)
+		after, err := q.After.Position(q.Sort.Field)
 		if err != nil {
 			return "", nil, err
 		}
+		key := sortValue(q.Sort.Field, after)
 		keyPlaceholder := ""
 		if key != nil {
 			keyPlaceholder = arg(key)
@@ -118,45 +119,18 @@ func listProductsQuery(q domain.ProductQuery, fetch int) (string, []any, error) 
 	return sql.String(), args, nil
 }
 
-// sortKey is the textual form of p's value of the sort field, as a cursor
-// carries it.
-func sortKey(f domain.SortField, p domain.Product) string {
+// sortValue is the value of p the keyset condition compares for a sort
+// by f, as the query argument of its column; sorting by id has none (nil).
+func sortValue(f domain.SortField, p domain.Product) any {
 	switch f {
 	case domain.SortByName:
 		return p.Name
 	case domain.SortByPrice:
-		return strconv.FormatInt(int64(p.Price), 10)
+		return int64(p.Price)
 	case domain.SortByCreatedAt:
-		return p.CreatedAt.UTC().Format(time.RFC3339Nano)
+		return p.CreatedAt
 	default:
-		return ""
-	}
-}
-
-// cursorKey parses a cursor's key for the sort field: the name, the price in
-// cents, the creation time. Sorting by id has no key (nil).
-func cursorKey(f domain.SortField, key string) (any, error) {
-	bad := domain.Invalid("bad cursor", domain.FieldError{Field: "cursor", Message: "is not a cursor this service issued"})
-	switch f {
-	case domain.SortByName:
-		return key, nil
-	case domain.SortByPrice:
-		cents, err := strconv.ParseInt(key, 10, 64)
-		if err != nil {
-			return nil, bad
-		}
-		return cents, nil
-	case domain.SortByCreatedAt:
-		t, err := time.Parse(time.RFC3339Nano, key)
-		if err != nil {
-			return nil, bad
-		}
-		return t, nil
-	default:
-		if key != "" {
-			return nil, bad
-		}
-		return nil, nil
+		return nil
 	}
 }
 

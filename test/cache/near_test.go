@@ -14,6 +14,7 @@ import (
 
 	"github.com/etalase/etalase/adapters/cache"
 	"github.com/etalase/etalase/adapters/memory"
+	"github.com/etalase/etalase/domain"
 	"github.com/etalase/etalase/test/redisproc"
 )
 
@@ -40,6 +41,9 @@ func nearGuards(t *testing.T, n int) ([]*cache.Guard, *redisproc.Server) {
 	return gs, rs
 }
 
+// product1 is the view of product 1, as GET /products/1 renders it.
+var product1 = domain.View{Resource: domain.ResourceProducts, ID: 1}
+
 // The generations a write of product 1 retires, as the key scheme names
 // them.
 var product1Written = []string{cache.Prefix + "gen:product:1", cache.Prefix + "gen:products"}
@@ -50,9 +54,14 @@ var product1Written = []string{cache.Prefix + "gen:product:1", cache.Prefix + "g
 // on the same generations, so each layer must see what the other would.
 func readVersion(ctx context.Context, t *testing.T, g *cache.Guard, db *atomic.Int64) (int64, string) {
 	responses := cache.NewResponses(g)
-	read := func(target string, load func() int64) (int64, string) {
-		value, state, fill := responses.Lookup(ctx, target)
-		if state == cache.ResponseHit {
+	read := func(view domain.View, load func() int64) (int64, string) {
+		value, fill := responses.Lookup(ctx, view)
+		state := "BYPASS"
+		if fill != nil {
+			state = "MISS"
+		}
+		if value != nil {
+			state = "HIT"
 			v, err := strconv.ParseInt(string(value), 10, 64)
 			if err != nil {
 				t.Errorf("cached value %q", value)
@@ -66,9 +75,10 @@ func readVersion(ctx context.Context, t *testing.T, g *cache.Guard, db *atomic.I
 		return v, state
 	}
 	// Many outer variants, so that outer misses over inner hits are common.
-	outer := "/products/1?variant=" + strconv.Itoa(rand.IntN(20))
+	outer := product1
+	outer.Variant = "variant=" + strconv.Itoa(rand.IntN(20))
 	return read(outer, func() int64 {
-		v, _ := read("/products/1", db.Load)
+		v, _ := read(product1, db.Load)
 		return v
 	})
 }
@@ -113,7 +123,7 @@ func TestNearTierNeverServesRetiredEntries(t *testing.T) {
 				floor := acked.Load()
 				v, state := readVersion(ctx, t, g, &db)
 				reads.Add(1)
-				if state == cache.ResponseHit {
+				if state == "HIT" {
 					hits.Add(1)
 				}
 				if v < floor && stale.Add(1) <= 5 {
@@ -179,11 +189,11 @@ func TestNearTierStopsServingWhenRedisFreezes(t *testing.T) {
 	servedFromMemory := func() bool {
 		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 			before := localHits(t, reg)
-			_, state, fill := responses.Lookup(ctx, "/products/1")
+			value, fill := responses.Lookup(ctx, product1)
 			if fill != nil {
 				fill(ctx, []byte(`"v"`), 0)
 			}
-			if state == cache.ResponseHit && localHits(t, reg) > before {
+			if value != nil && localHits(t, reg) > before {
 				return true
 			}
 		}
@@ -202,8 +212,8 @@ func TestNearTierStopsServingWhenRedisFreezes(t *testing.T) {
 	}()
 	time.Sleep(50 * time.Millisecond) // five windows
 	before := localHits(t, reg)
-	if _, state, _ := responses.Lookup(ctx, "/products/1"); state == cache.ResponseHit {
-		t.Fatalf("a lookup 50ms into the freeze said %s", state)
+	if value, _ := responses.Lookup(ctx, product1); value != nil {
+		t.Fatal("a lookup 50ms into the freeze was a hit")
 	}
 	if after := localHits(t, reg); after != before {
 		t.Fatalf("the tier answered %v times while Redis was frozen", after-before)

@@ -145,9 +145,8 @@ func TestBurstReachesPostgresOnce(t *testing.T) {
 		t.Fatalf("200 concurrent gets of a cold key ran %d PostgreSQL queries, want 1", got)
 	}
 
-	srv := httpapi.New(httpapi.Config{Cache: httpapi.ResponseCache(httpapi.ResponseCacheConfig{
-		Store: cache.NewResponses(guard), Rules: httpapi.DefaultCacheRules()})},
-		application.NewCatalog(store), nil, nil)
+	srv := httpapi.New(httpapi.Config{Responses: cache.NewResponses(guard)},
+		httpapi.Services{Catalog: application.NewCatalog(store)}, nil, nil)
 	if err := srv.Listen("127.0.0.1:0"); err != nil {
 		t.Fatalf("listen: %v", err)
 	}

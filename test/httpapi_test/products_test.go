@@ -294,7 +294,7 @@ func TestListProducts(t *testing.T) {
 			{"q=item%207", []string{"Item 7"}},
 			{"sort=-price&limit=2", []string{"Item 1", "Item 2"}},
 			{"sort=price&limit=2", []string{"Item 7", "Item 6"}},
-			{"sort=-name&limit=1&unknown=ignored", []string{"Item 7"}},
+			{"sort=-name&limit=1", []string{"Item 7"}},
 			{"q=nothing", nil},
 		}
 		for _, tt := range tests {
@@ -325,9 +325,19 @@ func TestListProducts(t *testing.T) {
 		if !reflect.DeepEqual(fields, []string{"cursor"}) {
 			t.Fatalf("fields %v", fields)
 		}
-		for _, q := range []string{"limit=abc", "limit=", "limit=101", "categoryId=0", "categoryId=-4", "sort=stock", "cursor=", "cursor=bm90IGEgY3Vyc29y"} {
-			if out := h.do(req{method: "GET", path: "/products?" + q}); out.status != http.StatusBadRequest {
+		// Bad values, and parameters the list does not read, given empty
+		// or given twice, are 400s naming the parameter.
+		for q, field := range map[string]string{"limit=abc": "limit", "limit=": "limit", "limit=101": "limit",
+			"categoryId=0": "categoryId", "categoryId=-4": "categoryId", "sort=stock": "sort", "cursor=": "cursor",
+			"cursor=bm90IGEgY3Vyc29y": "cursor", "unknown=x": "unknown", "sort=-name&limt=1": "limt", "q=": "q",
+			"sort": "sort", "limit=1&limit=2": "limit", "q=a&q=a": "q"} {
+			out := h.do(req{method: "GET", path: "/products?" + q})
+			if out.status != http.StatusBadRequest {
 				t.Errorf("%s: status %d, want 400", q, out.status)
+				continue
+			}
+			if got := out.problemFields(t); !reflect.DeepEqual(got, []string{field}) {
+				t.Errorf("%s: fields %v, want [%s]", q, got, field)
 			}
 		}
 	})

@@ -52,8 +52,8 @@ func newAPI(t *testing.T) (*httpapi.Server, int64) {
 	srv := httpapi.New(httpapi.Config{
 		APIKeys:   []httpapi.APIKey{{Name: "writer", Secret: writerSecret}},
 		AdminKeys: []httpapi.APIKey{{Name: "root", Secret: adminSecret}},
-	}, catalog, zap.NewNop(), nil)
-	srv.RegisterJobs(application.NewReports(store, 0), application.NewQueueAdmin(&fakeInspector{}))
+	}, httpapi.Services{Catalog: catalog, Reports: application.NewReports(store, 0),
+		Queues: application.NewQueueAdmin(&fakeInspector{})}, zap.NewNop(), nil)
 	ctx := context.Background()
 	cat, err := catalog.CreateCategory(ctx, domain.CategoryFields{Name: "Books"})
 	if err != nil {

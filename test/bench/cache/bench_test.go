@@ -50,7 +50,7 @@ func BenchmarkCache(b *testing.B) {
 	variants := []struct {
 		name, base string
 		paths      []string
-		want       string // the X-Cache every answer must carry
+		want       httpapi.CacheState // the X-Cache every answer must carry
 	}{
 		{"bare-fiber", env.bare, env.itemPaths, ""},
 		{"item-cached", env.cached, env.itemPaths, httpapi.CacheHit},
@@ -156,14 +156,12 @@ func setup(b *testing.B) benchEnv {
 	env.localHits = func() float64 { return counterSum(b, reg, "etalase_cache_local_hits_total", cache.LayerResponse) }
 	near := startGuard(b, cache.NewGuard(cache.NewRedis(client), postgres.NewCacheEpoch(pg.Pool(), ""), metrics, nil,
 		cache.GuardConfig{TTL: time.Hour, Near: cache.NearConfig{Entries: 10_000}}))
-	rules := httpapi.DefaultCacheRules()
 	cachedServer := func(g *cache.Guard) *httpapi.Server {
-		return httpapi.New(httpapi.Config{Cache: httpapi.ResponseCache(httpapi.ResponseCacheConfig{
-			Store: cache.NewResponses(g), Rules: rules})}, application.NewCatalog(cache.NewStore(pg, g, time.Hour)), nil, nil)
+		return httpapi.New(httpapi.Config{Responses: cache.NewResponses(g)},
+			httpapi.Services{Catalog: application.NewCatalog(cache.NewStore(pg, g, time.Hour))}, nil, nil)
 	}
 	cached, local := cachedServer(g), cachedServer(near)
-	plain := httpapi.New(httpapi.Config{Cache: httpapi.ResponseCache(httpapi.ResponseCacheConfig{Rules: rules})},
-		application.NewCatalog(pg), nil, nil)
+	plain := httpapi.New(httpapi.Config{}, httpapi.Services{Catalog: application.NewCatalog(pg)}, nil, nil)
 	for _, s := range []*httpapi.Server{cached, local, plain} {
 		if err := s.Listen("127.0.0.1:0"); err != nil {
 			b.Fatalf("listen: %v", err)
@@ -264,7 +262,7 @@ func warm(b *testing.B, addr string, paths []string) {
 
 // drive sends GETs of paths from benchClients goroutines per CPU until b.N
 // are done, checks each answer, and reports req/s, p50 and p99.
-func drive(b *testing.B, addr string, paths []string, want string) result {
+func drive(b *testing.B, addr string, paths []string, want httpapi.CacheState) result {
 	c := newClient(addr)
 	var (
 		mu      sync.Mutex
@@ -292,7 +290,7 @@ func drive(b *testing.B, addr string, paths []string, want string) result {
 				mu.Lock()
 				bad = fmt.Sprintf("GET %s: %v status %d", req.URI(), err, resp.StatusCode())
 				mu.Unlock()
-			case want != "" && string(resp.Header.Peek(httpapi.HeaderXCache)) != want:
+			case want != "" && string(resp.Header.Peek(httpapi.HeaderXCache)) != string(want):
 				mu.Lock()
 				offPath++
 				mu.Unlock()
@@ -317,7 +315,7 @@ func drive(b *testing.B, addr string, paths []string, want string) result {
 	b.ReportMetric(float64(r.p50.Microseconds()), "p50-µs")
 	b.ReportMetric(float64(r.p99.Microseconds()), "p99-µs")
 	if want != "" {
-		b.ReportMetric(float64(offPath)/float64(b.N), "not-"+want+"/op")
+		b.ReportMetric(float64(offPath)/float64(b.N), "not-"+string(want)+"/op")
 	}
 	return r
 }

@@ -63,11 +63,11 @@ func setUp(b *testing.B) *env {
 	dsn := pgtest.NewDatabase(b)
 	rds := redisproc.Start(b)
 	vars := map[string]string{
-		"DATABASE_URL":       testproc.WithPoolMaxConns(dsn, benchPoolMaxConns, true),
-		"REDIS_URL":          rds.URL(),
-		"API_KEYS":           "bench:" + secret,
-		"LOG_LEVEL":          "warn",
-		"REPORT_DELAY":       "0s",
+		"DATABASE_URL": testproc.WithPoolMaxConns(dsn, benchPoolMaxConns, true),
+		"REDIS_URL":    rds.URL(),
+		"API_KEYS":     "bench:" + secret,
+		"LOG_LEVEL":    "warn",
+		"REPORT_DELAY": "0s",
 	}
 	port := testproc.FreePort(b)
 	apiVars := map[string]string{"HTTP_ADDR": "127.0.0.1:" + strconv.Itoa(port)}
