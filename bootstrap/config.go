@@ -21,6 +21,8 @@ const (
 	DefaultDatabaseURL       = "postgres://postgres@127.0.0.1:5432/etalase?sslmode=disable"
 	DefaultRedisURL          = "redis://127.0.0.1:6379/0"
 	DefaultCacheTTL          = 60 * time.Second
+	DefaultCacheLocalEntries = 10_000
+	DefaultCacheLocalBytes   = 32 << 20
 	DefaultCacheLocalWindow  = 10 * time.Millisecond
 	DefaultReportDelay       = 5 * time.Second
 	DefaultWorkerConcurrency = 10
@@ -67,9 +69,11 @@ type Config struct {
 
 	CacheTTL     time.Duration
 	CacheEnabled bool
-	// CacheLocalEntries sizes the in-process tier (0: off); every write
-	// waits CacheLocalWindow so that no process serves what it retired.
+	// CacheLocalEntries and CacheLocalBytes bound the local tier (entries
+	// 0: off); a write waits for every process to acknowledge its
+	// invalidation, at most CacheLocalWindow and an eighth.
 	CacheLocalEntries int
+	CacheLocalBytes   int
 	CacheLocalWindow  time.Duration
 	ReportDelay       time.Duration
 	WorkerConcurrency int
@@ -124,7 +128,14 @@ func LoadConfig(command string, getenv func(string) string) (Config, error) {
 	c.RedisAllowEviction = r.boolean("REDIS_ALLOW_EVICTION", false)
 	c.CacheTTL = r.duration("CACHE_TTL", DefaultCacheTTL, time.Second)
 	c.CacheEnabled = r.boolean("CACHE_ENABLED", true)
-	c.CacheLocalEntries = r.integer("CACHE_LOCAL_ENTRIES", 0, 0, 10_000_000)
+	// The local tier is on by default where its argument holds (not on a
+	// Redis Cluster, see below).
+	localEntries := DefaultCacheLocalEntries
+	if c.CacheRedisMode == RedisCluster {
+		localEntries = 0
+	}
+	c.CacheLocalEntries = r.integer("CACHE_LOCAL_ENTRIES", localEntries, 0, 10_000_000)
+	c.CacheLocalBytes = r.integer("CACHE_LOCAL_BYTES", DefaultCacheLocalBytes, 1<<20, 1<<40)
 	c.CacheLocalWindow = r.duration("CACHE_LOCAL_WINDOW", DefaultCacheLocalWindow, time.Millisecond)
 	c.ReportDelay = r.duration("REPORT_DELAY", DefaultReportDelay, 0)
 	c.WorkerConcurrency = r.integer("WORKER_CONCURRENCY", DefaultWorkerConcurrency, 1, 10000)
@@ -148,8 +159,8 @@ func LoadConfig(command string, getenv func(string) string) (Config, error) {
 	}
 	if c.CacheLocalEntries > 0 && c.CacheRedisMode == RedisCluster {
 		// Cluster relays PUBLISH between nodes after answering it, so the
-		// in-process tier's freshness argument does not hold there.
-		return Config{}, &ConfigError{"CACHE_LOCAL_ENTRIES", "the in-process tier needs CACHE_REDIS_MODE single or sentinel, not cluster"}
+		// local tier's freshness argument does not hold there.
+		return Config{}, &ConfigError{"CACHE_LOCAL_ENTRIES", "the local tier needs CACHE_REDIS_MODE single or sentinel, not cluster"}
 	}
 	queueMaster := strings.TrimSpace(getenv("REDIS_MASTER"))
 	if queueMaster != "" {
@@ -247,8 +258,8 @@ func (c Config) String() string {
 	fmt.Fprintf(&b, "HTTP_ADDR=%s DATABASE_URL=%s DATABASE_DIRECT_URL=%s REDIS_URL=%s CACHE_REDIS_URL=%s REDIS_MODE=%s REDIS_ADDRS=%s CACHE_REDIS_MODE=%s CACHE_REDIS_ADDRS=%s REDIS_ALLOW_EVICTION=%t",
 		c.HTTPAddr, RedactURL(c.DatabaseURL), RedactURL(c.DatabaseDirectURL), RedactURL(c.RedisURL), RedactURL(c.CacheRedisURL),
 		c.RedisMode, strings.Join(c.RedisAddrs, ","), c.CacheRedisMode, strings.Join(c.CacheRedisAddrs, ","), c.RedisAllowEviction)
-	fmt.Fprintf(&b, " CACHE_TTL=%s CACHE_ENABLED=%t CACHE_LOCAL_ENTRIES=%d CACHE_LOCAL_WINDOW=%s REPORT_DELAY=%s WORKER_CONCURRENCY=%d",
-		c.CacheTTL, c.CacheEnabled, c.CacheLocalEntries, c.CacheLocalWindow, c.ReportDelay, c.WorkerConcurrency)
+	fmt.Fprintf(&b, " CACHE_TTL=%s CACHE_ENABLED=%t CACHE_LOCAL_ENTRIES=%d CACHE_LOCAL_BYTES=%d CACHE_LOCAL_WINDOW=%s REPORT_DELAY=%s WORKER_CONCURRENCY=%d",
+		c.CacheTTL, c.CacheEnabled, c.CacheLocalEntries, c.CacheLocalBytes, c.CacheLocalWindow, c.ReportDelay, c.WorkerConcurrency)
 	fmt.Fprintf(&b, " API_KEYS=%s ADMIN_KEYS=%s LOG_LEVEL=%s LOG_FORMAT=%s SHUTDOWN_TIMEOUT=%s",
 		keyList(c.APIKeys), keyList(c.AdminKeys), c.LogLevel, c.LogFormat, c.ShutdownTimeout)
 	return b.String()

@@ -28,6 +28,13 @@ const (
 	CacheBypass = "BYPASS"
 )
 
+// ResponseScoper is a ResponseStore that scopes the context of a request
+// before its lookup; the handler runs with that context, so the layers
+// under it can tell they are computing a response that will be stored.
+type ResponseScoper interface {
+	Scope(ctx context.Context) context.Context
+}
+
 // ResponseStore keeps whole GET responses for the response cache. Lookup
 // receives the normalized target (path, then "?" and the sorted,
 // allow-listed query when there is one) and answers with the stored bytes
@@ -218,7 +225,12 @@ func ResponseCache(cfg ResponseCacheConfig) fiber.Handler {
 		if q := normalizedQuery(c, rule.Query); q != "" {
 			target += "?" + q
 		}
-		cached, state, fill := cfg.Store.Lookup(c.UserContext(), target)
+		ctx := c.UserContext()
+		if sc, ok := cfg.Store.(ResponseScoper); ok {
+			ctx = sc.Scope(ctx)
+			c.SetUserContext(ctx)
+		}
+		cached, state, fill := cfg.Store.Lookup(ctx, target)
 		if state == CacheHit {
 			if r, err := decodeCached(cached); err == nil {
 				return replay(c, r)

@@ -155,7 +155,7 @@ func setup(b *testing.B) benchEnv {
 	}
 	env.localHits = func() float64 { return counterSum(b, reg, "etalase_cache_local_hits_total", cache.LayerResponse) }
 	near := startGuard(b, cache.NewGuard(cache.NewRedis(client), postgres.NewCacheEpoch(pg.Pool(), ""), metrics, nil,
-		cache.GuardConfig{TTL: time.Hour, Near: cache.NearConfig{Entries: 10_000}}))
+		cache.GuardConfig{TTL: time.Hour, Local: cache.LocalConfig{Entries: 10_000}}))
 	rules := httpapi.DefaultCacheRules()
 	cachedServer := func(g *cache.Guard) *httpapi.Server {
 		return httpapi.New(httpapi.Config{Cache: httpapi.ResponseCache(httpapi.ResponseCacheConfig{
