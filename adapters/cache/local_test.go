@@ -153,6 +153,44 @@ func TestLocalStaysWithinItsSize(t *testing.T) {
 	}
 }
 
+// The tier is bounded in bytes whatever the values' sizes: entries of
+// every size from a few bytes to more than the bound never hold more than
+// it, the count of bytes held is exact after drops and replacements, and a
+// value larger than an eighth of the bound is not kept at all.
+func TestLocalStaysWithinItsBytes(t *testing.T) {
+	t.Parallel()
+	const bound = 1 << 20
+	n := newLocalTier(LocalConfig{Entries: 1_000_000, Bytes: bound, Window: time.Hour})
+	n.Subscribed()
+	n.Answered(n.Tag())
+	for i := range 5000 {
+		key := "k" + strconv.Itoa(i%900)
+		value := make([]byte, (i*7919)%(bound/6))
+		n.put(key, []string{"g" + strconv.Itoa(i%13)}, value, 1, time.Hour, n.mark())
+		if held := n.held(); held > bound {
+			t.Fatalf("%d bytes held after %d puts, bound %d", held, i+1, bound)
+		}
+		if i%500 == 0 {
+			n.invalidate([]string{"g" + strconv.Itoa(i%13)})
+		}
+	}
+	var sum int64
+	for key, e := range n.entries {
+		sum += entryCost(key, e.gens, e.value)
+	}
+	if sum != n.held() {
+		t.Fatalf("held says %d bytes, the entries take %d", n.held(), sum)
+	}
+	n.put("huge", []string{"g"}, make([]byte, bound/8), 1, time.Hour, n.mark())
+	if _, ok := n.get("huge", 1); ok {
+		t.Fatal("a value of an eighth of the bound was kept")
+	}
+	n.Lost()
+	if n.held() != 0 {
+		t.Fatalf("%d bytes held after the subscription was lost", n.held())
+	}
+}
+
 func TestLocalSubscribedStartsClean(t *testing.T) {
 	t.Parallel()
 	n := liveLocal(t, 10)

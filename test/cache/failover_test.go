@@ -29,13 +29,13 @@ func sentinelEnv(d *sentinelproc.Deployment, extra map[string]string) map[string
 // it, then forgets them), and by killing the master while its replica lags
 // (frozen behind a filler larger than the sockets buffer), so that what the master acknowledged alone is gone. No read may
 // return what an acknowledged write replaced, and no request may fail; with
-// the shared cache only and with the in-process tier, whose subscriptions
+// the shared cache only and with the local tier (the default), whose subscriptions
 // must follow the master.
 func TestSentinelFailoverUnderLoad(t *testing.T) {
 	for _, tier := range []struct {
 		name string
 		env  map[string]string
-	}{{"shared", nil}, {"local", localTier}} {
+	}{{"shared", sharedOnly}, {"local", nil}} {
 		t.Run("graceful/"+tier.name, func(t *testing.T) {
 			d := sentinelproc.Start(t)
 			c := startCluster(t, 2, sentinelEnv(d, tier.env))
