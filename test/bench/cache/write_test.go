@@ -81,7 +81,8 @@ func BenchmarkPatch(b *testing.B) {
 		for _, v := range variants {
 			b.Run(v.name, func(b *testing.B) {
 				r := drivePatches(b, v.addr, paths)
-				if best, ok := results[v.name]; !ok || r.p50 < best.p50 {
+				// The first call (b.N 1) only sizes the run.
+				if best, ok := results[v.name]; b.N > 1 && (!ok || r.p50 < best.p50) {
 					results[v.name] = r
 				}
 			})
