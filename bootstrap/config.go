@@ -22,7 +22,7 @@ const (
 	DefaultRedisURL          = "redis://127.0.0.1:6379/0"
 	DefaultCacheTTL          = 60 * time.Second
 	DefaultCacheLocalEntries = 10_000
-	DefaultCacheLocalBytes   = 32 << 20
+	DefaultCacheLocalBytes   = 16 << 20
 	DefaultCacheLocalWindow  = 10 * time.Millisecond
 	DefaultReportDelay       = 5 * time.Second
 	DefaultWorkerConcurrency = 10

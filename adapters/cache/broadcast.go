@@ -137,13 +137,15 @@ func (g *Guard) retire(ctx context.Context, deps []string) (string, error) {
 	}
 	t := time.NewTimer(g.cfg.Local.writeWait())
 	defer t.Stop()
-	if g.acks.need(w, n) {
-		select {
-		case <-w.done:
-			g.metrics.acked(true)
-		case <-t.C:
-			g.metrics.acked(false)
-		}
+	if !g.acks.need(w, n) {
+		g.metrics.acked(true)
+		return "", nil
+	}
+	select {
+	case <-w.done:
+		g.metrics.acked(true)
+	case <-t.C:
+		g.metrics.acked(false)
 	}
 	return "", nil
 }

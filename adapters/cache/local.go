@@ -80,7 +80,7 @@ type LocalConfig struct {
 // The local tier's defaults.
 const (
 	DefaultLocalEntries       = 10_000
-	DefaultLocalBytes   int64 = 32 << 20
+	DefaultLocalBytes   int64 = 16 << 20
 	DefaultLocalWindow        = 10 * time.Millisecond
 )
 
