@@ -264,7 +264,7 @@ func TestCacheRedisTopology(t *testing.T) {
 		{"cache on cluster, queue single", map[string]string{
 			"CACHE_REDIS_MODE": "cluster", "CACHE_REDIS_ADDRS": "n1:7000"},
 			"single", "cluster", []string{"127.0.0.1:6379"}, []string{"n1:7000"}, "", ""},
-		{"in-process tier on a single cache beside a cluster queue", map[string]string{
+		{"local tier on a single cache beside a cluster queue", map[string]string{
 			"REDIS_MODE": "cluster", "REDIS_ADDRS": "n1:7000", "CACHE_LOCAL_ENTRIES": "100",
 			"CACHE_REDIS_MODE": "single", "CACHE_REDIS_URL": "redis://cache:6379/0"},
 			"cluster", "single", []string{"n1:7000"}, []string{"cache:6379"}, "", ""},

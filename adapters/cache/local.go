@@ -102,7 +102,7 @@ func (c LocalConfig) withDefaults() LocalConfig {
 // rates.
 func (c LocalConfig) writeWait() time.Duration { return c.Window + c.Window/8 }
 
-// localTier is the in-process tier: a map of entries bounded in number and
+// localTier is the local tier: a map of entries bounded in number and
 // bytes, with an index from generation to the keys that depend on it.
 type localTier struct {
 	cfg  LocalConfig

@@ -29,7 +29,7 @@ type lookup struct {
 	key   string
 	stamp string
 	value []byte
-	// For the in-process tier: what the entry depends on, the epoch it was
+	// For the local tier: what the entry depends on, the epoch it was
 	// read in, and the invalidation count before the read.
 	deps  []string
 	epoch int64

@@ -8,10 +8,10 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// InvalidationChannel is the pub/sub channel the in-process tiers of every
-// process listen on; a message is "@" and the writer's acknowledgement
-// channel, a space, the write's id, then the retired generations, each
-// after a space.
+// InvalidationChannel is the pub/sub channel the local tiers of every
+// process listen on; a message is "@" and the writer's id (its
+// acknowledgements go to AckChannel of it), a space, the write's id, then
+// the retired generations, each after a space.
 const InvalidationChannel = Prefix + "invalidations"
 
 // AckChannel is the channel on which process id hears the

@@ -49,13 +49,13 @@ func (g *Guard) fail(layer, op string, err error) {
 // failover handles the cache moving from server was to server now: what
 // the old server acknowledged alone may be gone, so the Guard distrusts the
 // cache (and so bumps the epoch before it trusts again) and moves the
-// in-process tier's subscription.
+// local tier's subscription.
 func (g *Guard) failover(was, now string) {
 	g.fail(layerServer, "failover", fmt.Errorf("the cache moved from server %s to %s", was, now))
 	g.resubscribe()
 }
 
-// resubscribe ends the in-process tier's subscription; listen starts a new
+// resubscribe ends the local tier's subscription; listen starts a new
 // one, on whatever server the client now reaches.
 func (g *Guard) resubscribe() {
 	g.listenMu.Lock()
