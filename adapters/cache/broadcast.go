@@ -23,6 +23,9 @@ type Broadcaster interface {
 	Retire(ctx context.Context, gens []string, msg Invalidation) (int64, error)
 	// Ack sends acknowledgements to the processes that wrote.
 	Ack(ctx context.Context, acks []Ack) error
+	// Probe publishes on the acknowledgement channel of self and answers
+	// how many subscribers received it.
+	Probe(ctx context.Context, self string) (int64, error)
 	// Listen subscribes to the invalidations and to the acknowledgements
 	// sent to self, and calls the listener's methods from one goroutine,
 	// in the order the cache sent what they report, pinging every interval
@@ -173,12 +176,23 @@ func (g *Guard) listen(ctx context.Context) {
 // and the acknowledgements both ways.
 type tierListener struct{ g *Guard }
 
-func (l tierListener) Subscribed()         { l.g.local.Subscribed() }
+// Subscribed starts a subscription, which the tier serves from only once
+// confirmSubscription has found it on the server writers publish to.
+func (l tierListener) Subscribed() {
+	l.g.local.Subscribed()
+	sub := l.g.local.subscription()
+	go l.g.confirmSubscription(sub)
+}
+
 func (l tierListener) Lost()               { l.g.local.Lost() }
 func (l tierListener) Wanted() bool        { return l.g.local.Wanted() }
 func (l tierListener) Tag() string         { return l.g.local.Tag() }
 func (l tierListener) Answered(tag string) { l.g.local.Answered(tag) }
-func (l tierListener) Acked(id string)     { l.g.acks.ack(id) }
+func (l tierListener) Acked(id string) {
+	if id != probeID {
+		l.g.acks.ack(id)
+	}
+}
 
 // Invalidated applies msg to the tier, then acknowledges it: this
 // process's own writes at once, others' through the acknowledgement
@@ -195,6 +209,30 @@ func (l tierListener) Invalidated(msg Invalidation) {
 		default:
 			// Full: the writer waits its whole write wait instead.
 		}
+	}
+}
+
+// confirmSubscription checks that subscription sub of the local tier is
+// on the server writers publish to (a probe on this process's own channel,
+// sent through the client, reaches it), and lets the tier serve. A
+// subscription that the probe does not reach is on a server that is no
+// longer the master (demoted by a failover that left it open): the writers'
+// PUBLISH does not count it, so it is ended, and listen subscribes again.
+// The Guard probes on every new subscription and on every refresh.
+func (g *Guard) confirmSubscription(sub uint64) {
+	ctx, cancel := context.WithTimeout(context.Background(), g.cfg.Timeout)
+	n, err := g.bcast.Probe(ctx, g.self)
+	cancel()
+	switch {
+	case err != nil:
+		g.fail(layerLocal, "probe", err)
+	case n >= 1:
+		g.local.confirm(sub)
+	case sub == g.local.subscription():
+		// The shared cache is still right; only this subscription is not.
+		g.metrics.failed(layerLocal, "probe")
+		g.log.Warn("the local tier's subscription is not on the cache's master, subscribing again")
+		g.resubscribe()
 	}
 }
 

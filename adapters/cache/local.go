@@ -120,6 +120,9 @@ type localTier struct {
 	answered atomic.Int64
 	// wanted is when a read last found the tier not fresh or used it.
 	wanted atomic.Int64
+	// subs counts the subscriptions; confirmed is the one whose place was
+	// confirmed (see Guard.confirmSubscription), 0 for none.
+	subs, confirmed atomic.Uint64
 }
 
 type localEntry struct {
@@ -139,8 +142,19 @@ func (n *localTier) now() int64 { return int64(time.Since(n.base)) }
 // fresh reports whether memory may be served now.
 func (n *localTier) fresh(now int64) bool {
 	a := n.answered.Load()
-	return a > 0 && now-a < int64(n.cfg.Window)
+	return a > 0 && now-a < int64(n.cfg.Window) && n.confirmed.Load() == n.subs.Load()
 }
+
+// confirm marks subscription sub (a value Subscribed returned through
+// subscription) as reaching the server writers publish to.
+func (n *localTier) confirm(sub uint64) {
+	if n.subs.Load() == sub {
+		n.confirmed.Store(sub)
+	}
+}
+
+// subscription returns the number of the current subscription.
+func (n *localTier) subscription() uint64 { return n.subs.Load() }
 
 // want notes that the tier is being read, so pings run; it writes the
 // shared word at most once a millisecond.
@@ -325,8 +339,18 @@ func (n *localTier) held() int64 {
 
 // The Listener of the tier's subscription.
 
-func (n *localTier) Subscribed() { n.clear() }
-func (n *localTier) Lost()       { n.clear() }
+// Subscribed starts a new subscription, unconfirmed until confirm.
+func (n *localTier) Subscribed() {
+	n.subs.Add(1)
+	n.clear()
+}
+
+// Lost ends the subscription: nothing is served until the next is
+// confirmed.
+func (n *localTier) Lost() {
+	n.subs.Add(1)
+	n.clear()
+}
 
 // Wanted keeps pinging for a second after the tier was last read.
 func (n *localTier) Wanted() bool { return n.now()-n.wanted.Load() < int64(time.Second) }

@@ -11,6 +11,7 @@ func liveLocal(t *testing.T, entries int) *localTier {
 	t.Helper()
 	n := newLocalTier(LocalConfig{Entries: entries, Window: time.Hour})
 	n.Subscribed()
+	n.confirm(n.subscription())
 	n.Answered(n.Tag())
 	return n
 }
@@ -162,6 +163,7 @@ func TestLocalStaysWithinItsBytes(t *testing.T) {
 	const bound = 1 << 20
 	n := newLocalTier(LocalConfig{Entries: 1_000_000, Bytes: bound, Window: time.Hour})
 	n.Subscribed()
+	n.confirm(n.subscription())
 	n.Answered(n.Tag())
 	for i := range 5000 {
 		key := "k" + strconv.Itoa(i%900)
@@ -188,6 +190,32 @@ func TestLocalStaysWithinItsBytes(t *testing.T) {
 	n.Lost()
 	if n.held() != 0 {
 		t.Fatalf("%d bytes held after the subscription was lost", n.held())
+	}
+}
+
+// A new subscription serves nothing until it is confirmed on the master,
+// and a confirmation of an older one does not count.
+func TestLocalServesOnlyAConfirmedSubscription(t *testing.T) {
+	t.Parallel()
+	n := newLocalTier(LocalConfig{Entries: 10, Window: time.Hour})
+	n.Subscribed()
+	old := n.subscription()
+	n.put("k", []string{"g"}, []byte("v"), 1, time.Hour, n.mark())
+	n.Answered(n.Tag())
+	if _, ok := n.get("k", 1); ok {
+		t.Fatal("served before the subscription was confirmed")
+	}
+	n.Lost()
+	n.Subscribed()
+	n.confirm(old)
+	n.put("k", []string{"g"}, []byte("v"), 1, time.Hour, n.mark())
+	n.Answered(n.Tag())
+	if _, ok := n.get("k", 1); ok {
+		t.Fatal("served on the confirmation of an older subscription")
+	}
+	n.confirm(n.subscription())
+	if _, ok := n.get("k", 1); !ok {
+		t.Fatal("not served once confirmed")
 	}
 }
 

@@ -69,6 +69,20 @@ func (r *Redis) Ack(ctx context.Context, acks []Ack) error {
 	return nil
 }
 
+// Probe publishes on the acknowledgement channel of process self, through
+// the client (on the master), and answers how many subscribers got it: 1
+// when self's subscription is on the server writers publish to.
+func (r *Redis) Probe(ctx context.Context, self string) (int64, error) {
+	n, err := r.client.Publish(ctx, AckChannel(self), probeID).Result()
+	if err != nil {
+		return 0, fmt.Errorf("probe the subscription: %w", err)
+	}
+	return n, nil
+}
+
+// probeID is the id of a probe's message: no write has it.
+const probeID = "-"
+
 // Listen subscribes to InvalidationChannel and to the acknowledgements of
 // process self, and PINGs on the subscribing connection every interval
 // while l wants it: a ping's answer comes after every message published
@@ -114,7 +128,9 @@ func (r *Redis) Listen(ctx context.Context, self string, every time.Duration, l 
 		}
 		switch m := msg.(type) {
 		case *redis.Subscription:
-			if m.Kind == "subscribe" && m.Channel == InvalidationChannel {
+			// Both channels are live once the second is (Redis confirms
+			// them in order).
+			if m.Kind == "subscribe" && m.Channel == acks {
 				l.Subscribed()
 			}
 		case *redis.Message:

@@ -136,6 +136,9 @@ func (g *Guard) refresh(ctx context.Context) {
 			return
 		}
 	}
+	if g.local != nil {
+		g.confirmSubscription(g.local.subscription())
+	}
 	if e, err := g.epochs.Current(ctx); err == nil {
 		g.raise(e)
 		g.metrics.state(g.epoch.Load(), g.trusted.Load())

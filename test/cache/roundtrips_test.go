@@ -24,7 +24,8 @@ import (
 // tripCounter is a go-redis hook that counts round trips: one per command
 // sent alone, one per pipeline (which go-redis writes and reads in one
 // go), and remembers what they were. A new connection's handshake (HELLO,
-// CLIENT SETINFO) is the pool's growth, not a request's, and not counted.
+// CLIENT SETINFO) is the pool's growth, and the local tier's probe of its
+// subscription the Guard's own work, not a request's: neither is counted.
 type tripCounter struct {
 	mu    sync.Mutex
 	trips []string
@@ -34,7 +35,11 @@ func (c *tripCounter) DialHook(next redis.DialHook) redis.DialHook { return next
 
 func (c *tripCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		if cmd.Name() != "hello" { // a new connection's handshake, not a request's
+		switch args := cmd.Args(); {
+		case cmd.Name() == "hello": // a new connection's handshake, not a request's
+		case cmd.Name() == "publish" && len(args) > 1 && strings.HasPrefix(fmt.Sprint(args[1]), cache.Prefix+"acks:"):
+			// The local tier's probe of its own subscription, not a request's.
+		default:
 			c.add(cmd.Name())
 		}
 		return next(ctx, cmd)
