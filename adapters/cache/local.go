@@ -32,10 +32,14 @@ import (
 //     answered ping was sent after t-window, so after the publish was read
 //     by Redis: the answer came after the message, which it applied first.
 //     A crashed process serves nothing.
-//   - A process not counted was not subscribed when Redis ran the PUBLISH.
-//     Its tier is emptied when its subscription (re)starts (Subscribed),
-//     every put of a read begun before is refused (the mark), and what it
-//     reads afterwards was read after the bumps.
+//   - A process not counted was not subscribed, on the server that ran the
+//     PUBLISH, when it ran it. Its tier is emptied when its subscription
+//     (re)starts (Subscribed), every put of a read begun before is refused
+//     (the mark), and what it reads afterwards was read after the bumps. A
+//     tier serves only from a subscription that a probe published through
+//     the command client (which follows the master) reached, checked on
+//     every new subscription and refresh: a subscription left on a demoted
+//     master, which the writers' PUBLISH does not count, is ended.
 //   - An acknowledgement lost (the writer's own subscription broke, or a
 //     receiver could not send it) only makes the writer wait the whole
 //     write wait: the argument above holds for any silent receiver.
