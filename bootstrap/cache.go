@@ -104,7 +104,7 @@ func newCacheMetrics(reg *prometheus.Registry) (*cache.Metrics, error) {
 
 func newGuard(lc fx.Lifecycle, c Config, store domain.Cache, epochs domain.CacheEpoch, m *cache.Metrics, log *zap.Logger) *cache.Guard {
 	g := cache.NewGuard(store, epochs, m, log.Named("cache"), cache.GuardConfig{TTL: c.CacheTTL,
-		Near: cache.NearConfig{Entries: c.CacheLocalEntries, Window: c.CacheLocalWindow}})
+		Local: cache.LocalConfig{Entries: c.CacheLocalEntries, Bytes: int64(c.CacheLocalBytes), Window: c.CacheLocalWindow}})
 	lc.Append(fx.Hook{OnStart: g.Start, OnStop: g.Stop})
 	return g
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,6 +20,8 @@ const (
 	DefaultWorkerConcurrency = 10 // with a REPORT_DELAY; see defaultWorkerConcurrency
 	DefaultDatabaseURL       = "postgres://postgres@127.0.0.1:5432/etalase?sslmode=disable"
 	DefaultRedisURL          = "redis://127.0.0.1:6379/0"
+	DefaultCacheLocalEntries = 10_000
+	DefaultCacheLocalBytes   = 16 << 20
 )
 
 // defaultWorkerConcurrency is WORKER_CONCURRENCY when unset. A job that
@@ -82,9 +85,11 @@ type Config struct {
 
 	CacheTTL     time.Duration
 	CacheEnabled bool
-	// CacheLocalEntries sizes the in-process tier (0: off); every write
-	// waits CacheLocalWindow so that no process serves what it retired.
+	// CacheLocalEntries and CacheLocalBytes bound the local tier (entries
+	// 0: off); a write waits for every process to acknowledge its
+	// invalidation, at most CacheLocalWindow and an eighth.
 	CacheLocalEntries int
+	CacheLocalBytes   int
 	CacheLocalWindow  time.Duration
 	ReportDelay       time.Duration
 	WorkerConcurrency int
@@ -145,7 +150,8 @@ func (c *Config) variables() []variable {
 		{"REDIS_ALLOW_EVICTION", "false", boolean(&c.RedisAllowEviction)},
 		{"CACHE_TTL", "60s", duration(&c.CacheTTL, time.Second)},
 		{"CACHE_ENABLED", "true", boolean(&c.CacheEnabled)},
-		{"CACHE_LOCAL_ENTRIES", "0", integer(&c.CacheLocalEntries, 0, 10_000_000)},
+		{"CACHE_LOCAL_ENTRIES", "", integer(&c.CacheLocalEntries, 0, 10_000_000)}, // unset: see check
+		{"CACHE_LOCAL_BYTES", strconv.Itoa(DefaultCacheLocalBytes), integer(&c.CacheLocalBytes, 1<<20, 1<<40)},
 		{"CACHE_LOCAL_WINDOW", "10ms", duration(&c.CacheLocalWindow, time.Millisecond)},
 		{"REPORT_DELAY", "5s", duration(&c.ReportDelay, 0)},
 		{"WORKER_CONCURRENCY", "", integer(&c.WorkerConcurrency, 1, 10000)}, // unset: defaultWorkerConcurrency
@@ -224,6 +230,11 @@ func (c *Config) read(getenv func(string) string) (map[string]bool, error) {
 // check applies the rules between variables and folds the sentinel master
 // names into the Redis URLs.
 func (c *Config) check(given map[string]bool) error {
+	if !given["CACHE_LOCAL_ENTRIES"] && c.CacheRedisMode != RedisCluster {
+		// The local tier is on by default where its argument holds (not on
+		// a Redis Cluster, see below).
+		c.CacheLocalEntries = DefaultCacheLocalEntries
+	}
 	if !given["WORKER_CONCURRENCY"] {
 		c.WorkerConcurrency = defaultWorkerConcurrency(c.ReportDelay)
 	}

@@ -26,6 +26,7 @@ var badValues = map[string]string{
 	"CACHE_TTL":             "sixty",
 	"CACHE_ENABLED":         "yes please",
 	"CACHE_LOCAL_ENTRIES":   "-1",
+	"CACHE_LOCAL_BYTES":     "1KiB",
 	"CACHE_LOCAL_WINDOW":    "100us",
 	"REPORT_DELAY":          "soon",
 	"WORKER_CONCURRENCY":    "0",

@@ -36,7 +36,8 @@ func TestLoadConfigDefaults(t *testing.T) {
 		{"RedisAllowEviction", c.RedisAllowEviction, false},
 		{"CacheTTL", c.CacheTTL, 60 * time.Second},
 		{"CacheEnabled", c.CacheEnabled, true},
-		{"CacheLocalEntries", c.CacheLocalEntries, 0},
+		{"CacheLocalEntries", c.CacheLocalEntries, 10_000},
+		{"CacheLocalBytes", c.CacheLocalBytes, 16 << 20},
 		{"CacheLocalWindow", c.CacheLocalWindow, 10 * time.Millisecond},
 		{"ReportDelay", c.ReportDelay, 5 * time.Second},
 		{"WorkerConcurrency", c.WorkerConcurrency, 10},
@@ -67,6 +68,7 @@ func TestLoadConfigValues(t *testing.T) {
 		"CACHE_TTL":            "2m",
 		"CACHE_ENABLED":        "false",
 		"CACHE_LOCAL_ENTRIES":  "5000",
+		"CACHE_LOCAL_BYTES":    "8388608",
 		"CACHE_LOCAL_WINDOW":   "20ms",
 		"REPORT_DELAY":         "0s",
 		"WORKER_CONCURRENCY":   "3",
@@ -84,7 +86,7 @@ func TestLoadConfigValues(t *testing.T) {
 	}
 	if c.HTTPAddr != "127.0.0.1:9000" || !c.DatabaseURLSet || c.DatabaseDirectURL != "postgres://u:pw@db-direct:5432/shop" || c.CacheRedisURL != "redis://cache:6379/0" || !c.RedisAllowEviction ||
 		c.CacheTTL != 2*time.Minute || c.CacheEnabled || c.ReportDelay != 0 || c.WorkerConcurrency != 3 ||
-		c.CacheLocalEntries != 5000 || c.CacheLocalWindow != 20*time.Millisecond ||
+		c.CacheLocalEntries != 5000 || c.CacheLocalBytes != 8<<20 || c.CacheLocalWindow != 20*time.Millisecond ||
 		c.LogLevel != zapcore.DebugLevel || c.LogFormat != "console" || c.ShutdownTimeout != 3*time.Second {
 		t.Fatalf("unexpected config: %s", c)
 	}
@@ -115,6 +117,7 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"ttl too short", "api", map[string]string{keys: "a:b", "CACHE_TTL": "10ms"}, "CACHE_TTL"},
 		{"bad bool", "api", map[string]string{keys: "a:b", "CACHE_ENABLED": "yes please"}, "CACHE_ENABLED"},
 		{"bad local entries", "api", map[string]string{keys: "a:b", "CACHE_LOCAL_ENTRIES": "-1"}, "CACHE_LOCAL_ENTRIES"},
+		{"local bytes too few", "api", map[string]string{keys: "a:b", "CACHE_LOCAL_BYTES": "1000"}, "CACHE_LOCAL_BYTES"},
 		{"local window too short", "api", map[string]string{keys: "a:b", "CACHE_LOCAL_WINDOW": "100us"}, "CACHE_LOCAL_WINDOW"},
 		{"local tier on a cluster", "api", map[string]string{keys: "a:b", "CACHE_LOCAL_ENTRIES": "10",
 			"REDIS_MODE": "cluster", "REDIS_ADDRS": "a:7000,b:7001"}, "CACHE_LOCAL_ENTRIES"},
@@ -273,7 +276,7 @@ func TestCacheRedisTopology(t *testing.T) {
 		{"cache on cluster, queue single", map[string]string{
 			"CACHE_REDIS_MODE": "cluster", "CACHE_REDIS_ADDRS": "n1:7000"},
 			"single", "cluster", []string{"127.0.0.1:6379"}, []string{"n1:7000"}, "", ""},
-		{"in-process tier on a single cache beside a cluster queue", map[string]string{
+		{"local tier on a single cache beside a cluster queue", map[string]string{
 			"REDIS_MODE": "cluster", "REDIS_ADDRS": "n1:7000", "CACHE_LOCAL_ENTRIES": "100",
 			"CACHE_REDIS_MODE": "single", "CACHE_REDIS_URL": "redis://cache:6379/0"},
 			"cluster", "single", []string{"n1:7000"}, []string{"cache:6379"}, "", ""},
@@ -370,6 +373,29 @@ func TestWorkerConcurrencyFollowsReportDelay(t *testing.T) {
 		}
 		if c.WorkerConcurrency != tc.want {
 			t.Errorf("%v: WorkerConcurrency %d, want %d", tc.env, c.WorkerConcurrency, tc.want)
+		}
+	}
+}
+
+// The local tier is on by default, except on a cache on Redis Cluster,
+// where its argument does not hold and the default turns it off.
+func TestLocalTierDefaultFollowsTheCacheMode(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		vars map[string]string
+		want int
+	}{
+		{map[string]string{}, DefaultCacheLocalEntries},
+		{map[string]string{"REDIS_MODE": "sentinel", "REDIS_ADDRS": "s1:26379", "REDIS_MASTER": "m"}, DefaultCacheLocalEntries},
+		{map[string]string{"CACHE_REDIS_MODE": "cluster", "CACHE_REDIS_ADDRS": "n1:7000"}, 0},
+		{map[string]string{"CACHE_LOCAL_ENTRIES": "0"}, 0},
+	} {
+		c, err := LoadConfig("worker", env(tt.vars))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.CacheLocalEntries != tt.want {
+			t.Errorf("%v: CacheLocalEntries = %d, want %d", tt.vars, c.CacheLocalEntries, tt.want)
 		}
 	}
 }

@@ -14,13 +14,14 @@ const (
 
 // Metrics counts what the cache does, by layer.
 type Metrics struct {
-	hits     *prometheus.CounterVec
-	nearHits *prometheus.CounterVec
-	misses   *prometheus.CounterVec
-	bypasses *prometheus.CounterVec
-	errors   *prometheus.CounterVec
-	epoch    prometheus.Gauge
-	trusted  prometheus.Gauge
+	hits      *prometheus.CounterVec
+	localHits *prometheus.CounterVec
+	misses    *prometheus.CounterVec
+	bypasses  *prometheus.CounterVec
+	acks      *prometheus.CounterVec
+	errors    *prometheus.CounterVec
+	epoch     prometheus.Gauge
+	trusted   prometheus.Gauge
 }
 
 // NewMetrics registers the cache's metrics with reg; a nil reg keeps them
@@ -30,9 +31,13 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		hits: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "etalase_cache_hits_total", Help: "Cache lookups answered from the cache.",
 		}, []string{"layer"}),
-		nearHits: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "etalase_cache_local_hits_total", Help: "Hits (counted in etalase_cache_hits_total too) answered from the in-process tier.",
+		localHits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "etalase_cache_local_hits_total", Help: "Hits (counted in etalase_cache_hits_total too) answered from the local tier.",
 		}, []string{"layer"}),
+		acks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "etalase_cache_local_invalidations_total",
+			Help: "Writes that told the local tiers, by how they ended: acked (every receiver acknowledged) or waited (the whole write wait).",
+		}, []string{"result"}),
 		misses: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "etalase_cache_misses_total", Help: "Cache lookups that found no current entry.",
 		}, []string{"layer"}),
@@ -52,7 +57,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.hits, m.nearHits, m.misses, m.bypasses, m.errors, m.epoch, m.trusted} {
+	for _, c := range []prometheus.Collector{m.hits, m.localHits, m.acks, m.misses, m.bypasses, m.errors, m.epoch, m.trusted} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register cache metrics: %w", err)
 		}
@@ -74,9 +79,20 @@ func (m *Metrics) hit(layer string) {
 	}
 }
 
-func (m *Metrics) nearHit(layer string) {
+func (m *Metrics) localHit(layer string) {
 	if m != nil && layer != "" {
-		m.nearHits.WithLabelValues(layer).Inc()
+		m.localHits.WithLabelValues(layer).Inc()
+	}
+}
+
+func (m *Metrics) acked(all bool) {
+	if m == nil {
+		return
+	}
+	if all {
+		m.acks.WithLabelValues("acked").Inc()
+	} else {
+		m.acks.WithLabelValues("waited").Inc()
 	}
 }
 

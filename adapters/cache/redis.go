@@ -147,30 +147,112 @@ func runID(ctx context.Context, c redis.Cmdable) (string, error) {
 
 // Read gets every generation and the entry in one round trip: one MGET on
 // a single node or sentinel, a pipeline of GETs (split per node) on a
-// cluster.
+// cluster. Generations missing from Redis (the first read of a product, or
+// after an eviction) are created in one more round trip.
 func (r *Redis) Read(ctx context.Context, key string, gens []string) ([]int64, []byte, error) {
 	vals, err := r.get(ctx, append(gens[:len(gens):len(gens)], key))
 	if err != nil {
 		return nil, nil, fmt.Errorf("read %s: %w", key, err)
 	}
+	return r.parse(ctx, gens, vals)
+}
+
+// parse reads what get answered for gens and an entry, creating the
+// generations that were missing.
+func (r *Redis) parse(ctx context.Context, gens []string, vals []any) ([]int64, []byte, error) {
 	out := make([]int64, len(gens))
-	for i, g := range gens {
+	var missing []int
+	for i := range gens {
 		s, ok := vals[i].(string)
 		if !ok {
-			if out[i], err = r.advance(ctx, g, "init"); err != nil {
-				return nil, nil, err
-			}
+			missing = append(missing, i)
 			continue
 		}
-		if out[i], err = strconv.ParseInt(s, 10, 64); err != nil {
-			return nil, nil, fmt.Errorf("read generation %s: %w", g, err)
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return nil, nil, fmt.Errorf("read generation %s: %w", gens[i], err)
 		}
+		out[i] = n
+	}
+	if err := r.create(ctx, gens, missing, out); err != nil {
+		return nil, nil, err
 	}
 	var value []byte
 	if s, ok := vals[len(gens)].(string); ok {
 		value = []byte(s)
 	}
 	return out, value, nil
+}
+
+// create sets the generations gens[i] for i in missing, as advanceScript's
+// "init" does, in one pipeline, and stores their values in out.
+func (r *Redis) create(ctx context.Context, gens []string, missing []int, out []int64) error {
+	if len(missing) == 0 {
+		return nil
+	}
+	cmds := make([]*redis.Cmd, len(missing))
+	_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for j, i := range missing {
+			cmds[j] = p.Eval(ctx, advanceScript, []string{gens[i]}, "init")
+		}
+		return nil
+	})
+	for j, i := range missing {
+		if err == nil {
+			out[i], err = cmds[j].Int64()
+		}
+		if err != nil {
+			return fmt.Errorf("advance generation %s: %w", gens[i], err)
+		}
+	}
+	return nil
+}
+
+// ReadClaim is Read and Claim of lease in one round trip: the claim is
+// sent whatever the read finds, which costs an unused lease when the entry
+// turned out current.
+func (r *Redis) ReadClaim(ctx context.Context, key string, gens []string, lease string, ttl time.Duration) ([]int64, []byte, bool, error) {
+	keys := append(gens[:len(gens):len(gens)], key)
+	var claim *redis.BoolCmd
+	var mget *redis.SliceCmd
+	gets := make([]*redis.StringCmd, len(keys))
+	_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		if r.cluster == nil {
+			mget = p.MGet(ctx, keys...)
+		} else {
+			for i, k := range keys {
+				gets[i] = p.Get(ctx, k)
+			}
+		}
+		claim = p.SetNX(ctx, lease, "1", ttl)
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, nil, false, fmt.Errorf("read and claim %s: %w", key, err)
+	}
+	vals := make([]any, len(keys))
+	if mget != nil {
+		if vals, err = mget.Result(); err != nil {
+			return nil, nil, false, fmt.Errorf("read %s: %w", key, err)
+		}
+	} else {
+		for i, c := range gets {
+			v, err := c.Result()
+			switch {
+			case errors.Is(err, redis.Nil):
+			case err != nil:
+				return nil, nil, false, fmt.Errorf("read %s: %w", key, err)
+			default:
+				vals[i] = v
+			}
+		}
+	}
+	ok, err := claim.Result()
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("claim %s: %w", lease, err)
+	}
+	out, value, err := r.parse(ctx, gens, vals)
+	return out, value, ok, err
 }
 
 // get returns the value of every key as MGET does: a string, or nil for a
@@ -259,96 +341,4 @@ func (r *Redis) Ping(ctx context.Context) error {
 		})
 	}
 	return r.client.Ping(ctx).Err()
-}
-
-func (r *Redis) advance(ctx context.Context, gen, mode string) (int64, error) {
-	n, err := r.client.Eval(ctx, advanceScript, []string{gen}, mode).Int64()
-	if err != nil {
-		return 0, fmt.Errorf("advance generation %s: %w", gen, err)
-	}
-	return n, nil
-}
-
-// InvalidationChannel is the pub/sub channel the in-process tiers of every
-// process listen on; a message is the retired generations, space-separated.
-const InvalidationChannel = Prefix + "invalidations"
-
-var _ Broadcaster = (*Redis)(nil)
-
-// Broadcast publishes gens on InvalidationChannel. With replicas to wait
-// for, the publish must reach them too: Redis hands a PUBLISH to its
-// replicas' subscribers through replication, so a subscriber left on a
-// demoted master (now a replica) has the message before the write counts.
-func (r *Redis) Broadcast(ctx context.Context, gens []string) error {
-	var publish *redis.IntCmd
-	var wait *redis.Cmd
-	_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		publish = p.Publish(ctx, InvalidationChannel, strings.Join(gens, " "))
-		wait = r.awaitReplicas(ctx, p)
-		return nil
-	})
-	if err == nil {
-		err = publish.Err()
-	}
-	if err == nil {
-		err = r.replicated(wait)
-	}
-	if err != nil {
-		return fmt.Errorf("broadcast invalidation: %w", err)
-	}
-	return nil
-}
-
-// Listen subscribes to InvalidationChannel and PINGs on the subscribing
-// connection every interval while l wants it: a ping's answer comes after
-// every message published before Redis read the ping. Any receive error
-// ends the subscription (go-redis would quietly reconnect and lose what was
-// published in between), so the listener hears Lost and a caller that
-// listens again hears Subscribed on a clean slate.
-func (r *Redis) Listen(ctx context.Context, every time.Duration, l Listener) error {
-	ps := r.client.Subscribe(ctx)
-	defer ps.Close()
-	if err := ps.Subscribe(ctx, InvalidationChannel); err != nil {
-		return fmt.Errorf("subscribe to invalidations: %w", err)
-	}
-	// Close unblocks the receive below when ctx ends.
-	stop := context.AfterFunc(ctx, func() { _ = ps.Close() })
-	defer stop()
-	pinging := make(chan struct{})
-	defer func() { <-pinging }()
-	pctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		defer close(pinging)
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-pctx.Done():
-				return
-			case <-t.C:
-			}
-			if l.Wanted() {
-				// A failed ping shows up as a receive error.
-				_ = ps.Ping(pctx, l.Tag())
-			}
-		}
-	}()
-	defer l.Lost()
-	for {
-		msg, err := ps.Receive(ctx)
-		if err != nil {
-			return fmt.Errorf("receive invalidations: %w", err)
-		}
-		switch m := msg.(type) {
-		case *redis.Subscription:
-			if m.Kind == "subscribe" {
-				l.Subscribed()
-			}
-		case *redis.Message:
-			l.Invalidated(strings.Fields(m.Payload))
-		case *redis.Pong:
-			l.Answered(m.Payload)
-		}
-	}
 }

@@ -135,6 +135,16 @@ func cached[T any](ctx context.Context, s *Store, key string, deps []string,
 	if s == nil {
 		return load(ctx)
 	}
+	if stamp, ok := missedResponse(ctx, deps); ok {
+		// The response will be stored; an entry of its own would repeat it.
+		// Loads still meet in one flight per key and stamp.
+		v, err, _ := s.flight.Do(key+"\x01"+stamp, func() (any, error) { return load(context.WithoutCancel(ctx)) })
+		if err != nil {
+			var zero T
+			return zero, err
+		}
+		return v.(T), nil
+	}
 	l := s.guard.lookup(ctx, LayerRepository, key, deps)
 	switch l.state {
 	case stateHit:
@@ -148,12 +158,13 @@ func cached[T any](ctx context.Context, s *Store, key string, deps []string,
 	}
 	v, err, _ := s.flight.Do(key+"\x00"+l.stamp, func() (any, error) {
 		fctx := context.WithoutCancel(ctx)
-		if again := s.guard.lookup(fctx, "", key, deps); again.state == stateHit && again.stamp == l.stamp {
-			if v, err := dec(again.value); err == nil {
+		value, hit, claimed := s.guard.recheck(fctx, l)
+		if hit {
+			if v, err := dec(value); err == nil {
 				return v, nil
 			}
 		}
-		if !s.guard.claim(fctx, l) {
+		if !claimed {
 			if b, ok := s.guard.await(fctx, l, deps); ok {
 				if v, err := dec(b); err == nil {
 					return v, nil

@@ -30,6 +30,13 @@ const (
 	CacheBypass CacheState = "BYPASS"
 )
 
+// ResponseScoper is a ResponseStore that scopes the context of a request
+// before its lookup; the handler runs with that context, so the layers
+// under it can tell they are computing a response that will be stored.
+type ResponseScoper interface {
+	Scope(ctx context.Context) context.Context
+}
+
 // ResponseStore keeps whole GET responses for the response cache, by the
 // view they render (the route's resource, the typed id of an item, the
 // normalized query of a list). Lookup answers a hit with the stored bytes,
@@ -195,7 +202,12 @@ func (s *Server) responseCache(rule CacheRule, query []string, item bool) fiber.
 		var cached []byte
 		var fill func(context.Context, []byte, time.Duration)
 		if s.cfg.Responses != nil {
-			cached, fill = s.cfg.Responses.Lookup(c.UserContext(), view)
+			ctx := c.UserContext()
+			if sc, ok := s.cfg.Responses.(ResponseScoper); ok {
+				ctx = sc.Scope(ctx)
+				c.SetUserContext(ctx)
+			}
+			cached, fill = s.cfg.Responses.Lookup(ctx, view)
 		}
 		state := CacheBypass
 		switch {

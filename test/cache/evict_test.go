@@ -30,10 +30,10 @@ const (
 // LRU-evicting, kept under pressure by a filler, while the queue stays on a
 // Redis that never evicts. Entries, generations and leases must really be
 // evicted, the cache must still hit, and no read may be stale; with the
-// shared cache only and with the in-process tier.
+// shared cache only and with the local tier (the default).
 func TestNoStaleReadsUnderEviction(t *testing.T) {
-	t.Run("shared", func(t *testing.T) { noStaleReadsUnderEviction(t, nil) })
-	t.Run("local", func(t *testing.T) { noStaleReadsUnderEviction(t, localTier) })
+	t.Run("shared", func(t *testing.T) { noStaleReadsUnderEviction(t, sharedOnly) })
+	t.Run("local", func(t *testing.T) { noStaleReadsUnderEviction(t, nil) })
 }
 
 func noStaleReadsUnderEviction(t *testing.T, env map[string]string) {
@@ -76,7 +76,7 @@ func noStaleReadsUnderEviction(t *testing.T, env map[string]string) {
 	if st.xcache["HIT"] == 0 {
 		t.Errorf("no response was served from the cache: %v", st.xcache)
 	}
-	checkLocalHits(t, c, env)
+	checkLocalHits(t, c, env["CACHE_LOCAL_ENTRIES"] != "0")
 }
 
 // fill writes values the cache never reads until ctx ends and returns how

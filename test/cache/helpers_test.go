@@ -103,14 +103,14 @@ func (c *flakyCache) Ping(ctx context.Context) error {
 // cache.
 func startGuard(t *testing.T, c domain.Cache, e domain.CacheEpoch) *cache.Guard {
 	t.Helper()
-	return startGuardWith(t, c, e, cache.NearConfig{})
+	return startGuardWith(t, c, e, cache.LocalConfig{})
 }
 
-// startGuardWith is startGuard with the in-process tier near.
-func startGuardWith(t *testing.T, c domain.Cache, e domain.CacheEpoch, near cache.NearConfig) *cache.Guard {
+// startGuardWith is startGuard with the local tier configured by local.
+func startGuardWith(t *testing.T, c domain.Cache, e domain.CacheEpoch, local cache.LocalConfig) *cache.Guard {
 	t.Helper()
 	g := cache.NewGuard(c, e, nil, nil, cache.GuardConfig{TTL: time.Minute, Probe: 5 * time.Millisecond,
-		Refresh: 50 * time.Millisecond, Near: near})
+		Refresh: 50 * time.Millisecond, Local: local})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := g.Start(ctx); err != nil {

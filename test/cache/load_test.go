@@ -34,6 +34,7 @@ type cluster struct {
 	redis   freezer // what a freeze stops: the Redis, or one cluster node
 	ids     []int64
 	catID   int64
+	procs   []*testproc.Proc
 }
 
 // freezer is a Redis server, or a node of a cluster, that can hang.
@@ -47,6 +48,9 @@ type freezer interface {
 type sharedRedis struct {
 	env    map[string]string
 	frozen freezer
+	// cluster says the cache is on a Redis Cluster, where the local tier is
+	// off by default.
+	cluster bool
 }
 
 // singleRedis is one private redis-server for the queue and the cache.
@@ -64,12 +68,14 @@ func clusterRedis(t *testing.T) sharedRedis {
 	return sharedRedis{
 		env: map[string]string{"REDIS_URL": queue.URL(), "CACHE_REDIS_MODE": "cluster",
 			"CACHE_REDIS_ADDRS": cl.AddrList()},
-		frozen: nodeOf(t, cl, "etalase:gen:products"),
+		frozen:  nodeOf(t, cl, "etalase:gen:products"),
+		cluster: true,
 	}
 }
 
-// localTier is the environment that turns on the in-process tier.
-var localTier = map[string]string{"CACHE_LOCAL_ENTRIES": "10000"}
+// sharedOnly is the environment that turns off the local tier, which is
+// on by default (except on a Redis Cluster).
+var sharedOnly = map[string]string{"CACHE_LOCAL_ENTRIES": "0"}
 
 // startCluster starts processes `etalase api` on a private Redis and a
 // fresh database, with env added to their environment, and seeds the
@@ -100,6 +106,7 @@ func startClusterOn(t *testing.T, processes int, r sharedRedis, env map[string]s
 		p.WaitHealthy(t, 60*time.Second)
 		c.urls = append(c.urls, p.URL)
 		c.metrics = append(c.metrics, p.MetricsURL())
+		c.procs = append(c.procs, p.Proc)
 	}
 	c.seed(t)
 	return c
@@ -420,18 +427,29 @@ func (st *loadStats) check(t *testing.T) {
 
 // TestNoStaleReadsAcrossProcesses is the freshness guarantee under load:
 // 16 clients PATCH and GET 50 products for 20 s through two API processes,
-// with the shared cache only, with the in-process tier in front of it, and
-// with the shared cache on a Redis Cluster.
+// with the default configuration (the local tier in front of the shared
+// cache), with the shared cache only, with the shared cache on a Redis
+// Cluster, and with the default configuration while one of the processes
+// is stalled (SIGSTOP) for 3 s, far longer than the local tier's window,
+// in the middle of the writes.
 func TestNoStaleReadsAcrossProcesses(t *testing.T) {
-	t.Run("shared", func(t *testing.T) { noStaleReads(t, singleRedis(t), nil) })
-	t.Run("local", func(t *testing.T) { noStaleReads(t, singleRedis(t), localTier) })
-	t.Run("cluster", func(t *testing.T) { noStaleReads(t, clusterRedis(t), nil) })
+	t.Run("default", func(t *testing.T) { noStaleReads(t, singleRedis(t), nil, false) })
+	t.Run("shared", func(t *testing.T) { noStaleReads(t, singleRedis(t), sharedOnly, false) })
+	t.Run("cluster", func(t *testing.T) { noStaleReads(t, clusterRedis(t), nil, false) })
+	t.Run("stalled", func(t *testing.T) { noStaleReads(t, singleRedis(t), nil, true) })
 }
 
-func noStaleReads(t *testing.T, r sharedRedis, env map[string]string) {
+func noStaleReads(t *testing.T, r sharedRedis, env map[string]string, stall bool) {
 	c := startClusterOn(t, 2, r, env)
-	st := runLoad(t, c, 20*time.Second, nil)
-	t.Logf("2 processes, %d clients, %d products, 20s: %v", loadClients, loadProducts, st)
+	var at map[time.Duration]func()
+	if stall {
+		at = map[time.Duration]func(){
+			6 * time.Second: c.procs[1].Pause,
+			9 * time.Second: c.procs[1].Resume,
+		}
+	}
+	st := runLoad(t, c, 20*time.Second, at)
+	t.Logf("2 processes, %d clients, %d products, 20s (process 2 stalled from 6s to 9s: %t): %v", loadClients, loadProducts, stall, st)
 	st.check(t)
 	metrics := allMetrics(t, c.metrics[0])
 	for _, want := range []string{
@@ -449,18 +467,29 @@ func noStaleReads(t *testing.T, r sharedRedis, env map[string]string) {
 	if st.xcache["HIT"] == 0 {
 		t.Errorf("no response was served from the cache: %v", st.xcache)
 	}
-	checkLocalHits(t, c, env)
+	on := env["CACHE_LOCAL_ENTRIES"] != "0" && !r.cluster
+	checkLocalHits(t, c, on)
+	if on {
+		// The writers heard every process's acknowledgement, except (when
+		// one was stalled) while it could not send it.
+		acked := metricValue(metrics, `etalase_cache_local_invalidations_total{result="acked"}`)
+		waited := metricValue(metrics, `etalase_cache_local_invalidations_total{result="waited"}`)
+		t.Logf("%s: writes acknowledged by every process %v, that waited the whole window %v", c.urls[0], acked, waited)
+		if acked == 0 || stall && waited == 0 {
+			t.Errorf("acknowledged %v, waited %v: the stall (%t) did not show", acked, waited, stall)
+		}
+	}
 }
 
-// checkLocalHits asks every process how many hits its in-process tier
-// answered: some when env turns the tier on, none otherwise.
-func checkLocalHits(t *testing.T, c *cluster, env map[string]string) {
+// checkLocalHits asks every process how many hits its local tier
+// answered: some when the tier is on, none otherwise.
+func checkLocalHits(t *testing.T, c *cluster, on bool) {
 	t.Helper()
 	for i, url := range c.urls {
 		n := metricValue(allMetrics(t, c.metrics[i]), `etalase_cache_local_hits_total{layer="response"}`)
-		t.Logf("%s: %v hits from the in-process tier", url, n)
-		if on := env["CACHE_LOCAL_ENTRIES"] != ""; on != (n > 0) {
-			t.Errorf("%s: %v local hits with the in-process tier on=%t", url, n, on)
+		t.Logf("%s: %v hits from the local tier", url, n)
+		if on != (n > 0) {
+			t.Errorf("%s: %v local hits with the local tier on=%t", url, n, on)
 		}
 	}
 }
@@ -482,13 +511,13 @@ func metricValue(metrics, series string) float64 {
 // TestRedisFrozenUnderLoad freezes the shared Redis (SIGSTOP) for 5 s in
 // the middle of the same load, then thaws it: no 5xx, no request slower
 // than a second, no stale read before, during or after; with the shared
-// cache only and with the in-process tier. With the cache on a Redis
+// cache only and with the local tier (the default). With the cache on a Redis
 // Cluster one master is frozen: no 5xx and no stale read. Its durations are
 // logged, not judged: the three extra redis-servers make the start of the
 // load slow on a busy machine, before anything is frozen.
 func TestRedisFrozenUnderLoad(t *testing.T) {
-	t.Run("shared", func(t *testing.T) { frozenUnderLoad(t, singleRedis(t), nil, true) })
-	t.Run("local", func(t *testing.T) { frozenUnderLoad(t, singleRedis(t), localTier, true) })
+	t.Run("shared", func(t *testing.T) { frozenUnderLoad(t, singleRedis(t), sharedOnly, true) })
+	t.Run("local", func(t *testing.T) { frozenUnderLoad(t, singleRedis(t), nil, true) })
 	t.Run("cluster", func(t *testing.T) { frozenUnderLoad(t, clusterRedis(t), nil, false) })
 }
 

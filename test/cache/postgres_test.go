@@ -83,15 +83,15 @@ func flushAll(ctx context.Context, client redis.UniversalClient) error {
 // cachedPostgres is the production stack: PostgreSQL, the epoch in it, and
 // Redis in front, with the reads that reach PostgreSQL counted.
 func cachedPostgres(t *testing.T, client redis.UniversalClient) (*cache.Store, *countingStore, *cache.Guard) {
-	return cachedPostgresWith(t, client, cache.NearConfig{})
+	return cachedPostgresWith(t, client, cache.LocalConfig{})
 }
 
-// cachedPostgresWith is cachedPostgres with the in-process tier near.
-func cachedPostgresWith(t *testing.T, client redis.UniversalClient, near cache.NearConfig) (*cache.Store, *countingStore, *cache.Guard) {
+// cachedPostgresWith is cachedPostgres with the local tier configured by local.
+func cachedPostgresWith(t *testing.T, client redis.UniversalClient, local cache.LocalConfig) (*cache.Store, *countingStore, *cache.Guard) {
 	t.Helper()
 	pg := pgtest.NewStore(t)
 	counted := &countingStore{Store: pg}
-	g := startGuardWith(t, cache.NewRedis(client), postgres.NewCacheEpoch(pg.Pool(), ""), near)
+	g := startGuardWith(t, cache.NewRedis(client), postgres.NewCacheEpoch(pg.Pool(), ""), local)
 	return cache.NewStore(counted, g, 0), counted, g
 }
 
@@ -109,24 +109,24 @@ func TestContractCachedMemory(t *testing.T) {
 func TestContractCachedPostgres(t *testing.T) {
 	t.Parallel()
 	t.Run("shared", func(t *testing.T) {
-		contractCachedPostgres(t, newRedis(t, redisproc.Start(t)), cache.NearConfig{})
+		contractCachedPostgres(t, newRedis(t, redisproc.Start(t)), cache.LocalConfig{})
 	})
 	t.Run("local", func(t *testing.T) {
-		contractCachedPostgres(t, newRedis(t, redisproc.Start(t)), cache.NearConfig{Entries: 1000})
+		contractCachedPostgres(t, newRedis(t, redisproc.Start(t)), cache.LocalConfig{Entries: 1000})
 	})
 	t.Run("cluster", func(t *testing.T) {
-		contractCachedPostgres(t, newClusterRedis(t, clusterproc.Start(t)), cache.NearConfig{})
+		contractCachedPostgres(t, newClusterRedis(t, clusterproc.Start(t)), cache.LocalConfig{})
 	})
 }
 
-func contractCachedPostgres(t *testing.T, client redis.UniversalClient, near cache.NearConfig) {
+func contractCachedPostgres(t *testing.T, client redis.UniversalClient, local cache.LocalConfig) {
 	contract.RunStore(t, func(t *testing.T) domain.Store {
 		// Every subtest has a fresh database whose ids start again at 1:
 		// it gets an empty cache too.
 		if err := flushAll(context.Background(), client); err != nil {
 			t.Fatalf("flush the private redis: %v", err)
 		}
-		s, _, _ := cachedPostgresWith(t, client, near)
+		s, _, _ := cachedPostgresWith(t, client, local)
 		return s
 	})
 }

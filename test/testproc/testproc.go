@@ -289,6 +289,24 @@ func (p *Proc) Kill() {
 	<-p.done
 }
 
+// Pid returns the process id.
+func (p *Proc) Pid() int { return p.cmd.Process.Pid }
+
+// Pause stops the process (SIGSTOP), as a stall would: it keeps its
+// connections but runs nothing until Resume.
+func (p *Proc) Pause() {
+	if !p.Exited() {
+		_ = p.cmd.Process.Signal(syscall.SIGSTOP)
+	}
+}
+
+// Resume continues a paused process (SIGCONT).
+func (p *Proc) Resume() {
+	if !p.Exited() {
+		_ = p.cmd.Process.Signal(syscall.SIGCONT)
+	}
+}
+
 // Stop sends SIGTERM and waits up to timeout for the process to exit,
 // returning its exit code. A process still running after timeout is killed
 // and Stop returns -1.

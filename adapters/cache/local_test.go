@@ -6,19 +6,20 @@ import (
 	"time"
 )
 
-// liveNear returns a tier whose subscription has just answered a ping.
-func liveNear(t *testing.T, entries int) *near {
+// liveLocal returns a tier whose subscription has just answered a ping.
+func liveLocal(t *testing.T, entries int) *localTier {
 	t.Helper()
-	n := newNear(NearConfig{Entries: entries, Window: time.Hour})
+	n := newLocalTier(LocalConfig{Entries: entries, Window: time.Hour})
 	n.Subscribed()
+	n.confirm(n.subscription())
 	n.Answered(n.Tag())
 	return n
 }
 
-func TestNearServesOnlyWhileAPingIsRecent(t *testing.T) {
+func TestLocalServesOnlyWhileAPingIsRecent(t *testing.T) {
 	t.Parallel()
 	// A window long enough that a busy machine does not age a fresh ping.
-	n := newNear(NearConfig{Entries: 10, Window: 500 * time.Millisecond})
+	n := newLocalTier(LocalConfig{Entries: 10, Window: 500 * time.Millisecond})
 	n.put("k", []string{"g"}, []byte("v"), 1, time.Hour, n.mark())
 	if _, ok := n.get("k", 1); ok {
 		t.Fatal("served before any ping was answered")
@@ -43,9 +44,9 @@ func TestNearServesOnlyWhileAPingIsRecent(t *testing.T) {
 	}
 }
 
-func TestNearAnsweredNeverGoesBack(t *testing.T) {
+func TestLocalAnsweredNeverGoesBack(t *testing.T) {
 	t.Parallel()
-	n := newNear(NearConfig{Entries: 10})
+	n := newLocalTier(LocalConfig{Entries: 10})
 	newer := n.Tag()
 	time.Sleep(time.Millisecond)
 	n.Answered(n.Tag())
@@ -59,30 +60,30 @@ func TestNearAnsweredNeverGoesBack(t *testing.T) {
 	}
 }
 
-func TestNearInvalidateDropsWhatDependsOnTheGenerations(t *testing.T) {
+func TestLocalInvalidateDropsWhatDependsOnTheGenerations(t *testing.T) {
 	t.Parallel()
-	n := liveNear(t, 100)
+	n := liveLocal(t, 100)
 	m := n.mark()
 	n.put("item:1", []string{"gen:product:1", "gen:names"}, []byte("1"), 1, time.Hour, m)
 	n.put("item:2", []string{"gen:product:2", "gen:names"}, []byte("2"), 1, time.Hour, m)
 	n.put("list", []string{"gen:products", "gen:names"}, []byte("l"), 1, time.Hour, m)
-	n.Invalidated([]string{"gen:product:1", "gen:products"})
+	n.invalidate([]string{"gen:product:1", "gen:products"})
 	for key, want := range map[string]bool{"item:1": false, "item:2": true, "list": false} {
 		if _, ok := n.get(key, 1); ok != want {
 			t.Errorf("%s served = %v, want %v", key, ok, want)
 		}
 	}
-	n.Invalidated([]string{"gen:names"})
+	n.invalidate([]string{"gen:names"})
 	if n.size() != 0 || len(n.byGen) != 0 {
 		t.Errorf("after retiring every generation: %d entries, index %v", n.size(), n.byGen)
 	}
 }
 
-func TestNearRefusesPutsOfReadsOlderThanAnInvalidation(t *testing.T) {
+func TestLocalRefusesPutsOfReadsOlderThanAnInvalidation(t *testing.T) {
 	t.Parallel()
-	n := liveNear(t, 100)
+	n := liveLocal(t, 100)
 	m := n.mark()
-	n.Invalidated([]string{"gen:other"}) // any invalidation, after the read began
+	n.invalidate([]string{"gen:other"}) // any invalidation, after the read began
 	n.put("k", []string{"g"}, []byte("old"), 1, time.Hour, m)
 	if _, ok := n.get("k", 1); ok {
 		t.Fatal("a read that began before an invalidation was stored")
@@ -93,9 +94,9 @@ func TestNearRefusesPutsOfReadsOlderThanAnInvalidation(t *testing.T) {
 	}
 }
 
-func TestNearObserveRetiresOnANewerGeneration(t *testing.T) {
+func TestLocalObserveRetiresOnANewerGeneration(t *testing.T) {
 	t.Parallel()
-	n := liveNear(t, 100)
+	n := liveLocal(t, 100)
 	n.observe([]string{"g"}, []int64{5})
 	m := n.mark()
 	n.put("k", []string{"g"}, []byte("v5"), 1, time.Hour, m)
@@ -118,9 +119,9 @@ func TestNearObserveRetiresOnANewerGeneration(t *testing.T) {
 	}
 }
 
-func TestNearChecksEpochAndExpiry(t *testing.T) {
+func TestLocalChecksEpochAndExpiry(t *testing.T) {
 	t.Parallel()
-	n := liveNear(t, 100)
+	n := liveLocal(t, 100)
 	n.put("k", []string{"g"}, []byte("v"), 3, time.Hour, n.mark())
 	n.put("short", []string{"g"}, []byte("v"), 3, time.Nanosecond, n.mark())
 	if _, ok := n.get("k", 4); ok {
@@ -131,9 +132,9 @@ func TestNearChecksEpochAndExpiry(t *testing.T) {
 	}
 }
 
-func TestNearStaysWithinItsSize(t *testing.T) {
+func TestLocalStaysWithinItsSize(t *testing.T) {
 	t.Parallel()
-	n := liveNear(t, 64)
+	n := liveLocal(t, 64)
 	for i := range 1000 {
 		key := "k" + strconv.Itoa(i)
 		n.put(key, []string{"g" + strconv.Itoa(i%7)}, []byte(key), 1, time.Hour, n.mark())
@@ -153,9 +154,74 @@ func TestNearStaysWithinItsSize(t *testing.T) {
 	}
 }
 
-func TestNearSubscribedStartsClean(t *testing.T) {
+// The tier is bounded in bytes whatever the values' sizes: entries of
+// every size from a few bytes to more than the bound never hold more than
+// it, the count of bytes held is exact after drops and replacements, and a
+// value larger than an eighth of the bound is not kept at all.
+func TestLocalStaysWithinItsBytes(t *testing.T) {
 	t.Parallel()
-	n := liveNear(t, 10)
+	const bound = 1 << 20
+	n := newLocalTier(LocalConfig{Entries: 1_000_000, Bytes: bound, Window: time.Hour})
+	n.Subscribed()
+	n.confirm(n.subscription())
+	n.Answered(n.Tag())
+	for i := range 5000 {
+		key := "k" + strconv.Itoa(i%900)
+		value := make([]byte, (i*7919)%(bound/6))
+		n.put(key, []string{"g" + strconv.Itoa(i%13)}, value, 1, time.Hour, n.mark())
+		if held := n.held(); held > bound {
+			t.Fatalf("%d bytes held after %d puts, bound %d", held, i+1, bound)
+		}
+		if i%500 == 0 {
+			n.invalidate([]string{"g" + strconv.Itoa(i%13)})
+		}
+	}
+	var sum int64
+	for key, e := range n.entries {
+		sum += entryCost(key, e.gens, e.value)
+	}
+	if sum != n.held() {
+		t.Fatalf("held says %d bytes, the entries take %d", n.held(), sum)
+	}
+	n.put("huge", []string{"g"}, make([]byte, bound/8), 1, time.Hour, n.mark())
+	if _, ok := n.get("huge", 1); ok {
+		t.Fatal("a value of an eighth of the bound was kept")
+	}
+	n.Lost()
+	if n.held() != 0 {
+		t.Fatalf("%d bytes held after the subscription was lost", n.held())
+	}
+}
+
+// A new subscription serves nothing until it is confirmed on the master,
+// and a confirmation of an older one does not count.
+func TestLocalServesOnlyAConfirmedSubscription(t *testing.T) {
+	t.Parallel()
+	n := newLocalTier(LocalConfig{Entries: 10, Window: time.Hour})
+	n.Subscribed()
+	old := n.subscription()
+	n.put("k", []string{"g"}, []byte("v"), 1, time.Hour, n.mark())
+	n.Answered(n.Tag())
+	if _, ok := n.get("k", 1); ok {
+		t.Fatal("served before the subscription was confirmed")
+	}
+	n.Lost()
+	n.Subscribed()
+	n.confirm(old)
+	n.put("k", []string{"g"}, []byte("v"), 1, time.Hour, n.mark())
+	n.Answered(n.Tag())
+	if _, ok := n.get("k", 1); ok {
+		t.Fatal("served on the confirmation of an older subscription")
+	}
+	n.confirm(n.subscription())
+	if _, ok := n.get("k", 1); !ok {
+		t.Fatal("not served once confirmed")
+	}
+}
+
+func TestLocalSubscribedStartsClean(t *testing.T) {
+	t.Parallel()
+	n := liveLocal(t, 10)
 	m := n.mark()
 	n.put("k", []string{"g"}, []byte("v"), 1, time.Hour, m)
 	n.observe([]string{"g"}, []int64{9})
@@ -168,16 +234,16 @@ func TestNearSubscribedStartsClean(t *testing.T) {
 	}
 }
 
-func TestNearConfigDefaults(t *testing.T) {
+func TestLocalConfigDefaults(t *testing.T) {
 	t.Parallel()
-	c := NearConfig{Entries: 1}.withDefaults()
+	c := LocalConfig{Entries: 1}.withDefaults()
 	if c.Window != 10*time.Millisecond || c.PingEvery != c.Window/4 {
 		t.Fatalf("defaults = %+v", c)
 	}
 	if w := c.writeWait(); w <= c.Window {
 		t.Fatalf("a write waits %v, not longer than the window %v", w, c.Window)
 	}
-	if c := (NearConfig{Window: time.Second, PingEvery: time.Hour}).withDefaults(); c.PingEvery != 250*time.Millisecond {
+	if c := (LocalConfig{Window: time.Second, PingEvery: time.Hour}).withDefaults(); c.PingEvery != 250*time.Millisecond {
 		t.Fatalf("a ping slower than a quarter window was kept: %v", c.PingEvery)
 	}
 }

@@ -30,7 +30,7 @@ func nearGuards(t *testing.T, n int) ([]*cache.Guard, *redisproc.Server) {
 			ReadTimeout: 100 * time.Millisecond, WriteTimeout: 100 * time.Millisecond, MaxRetries: -1})
 		t.Cleanup(func() { _ = client.Close() })
 		g := cache.NewGuard(cache.NewRedis(client), epochs, nil, nil,
-			cache.GuardConfig{Near: cache.NearConfig{Entries: 1000}})
+			cache.GuardConfig{Local: cache.LocalConfig{Entries: 1000}})
 		if err := g.Start(context.Background()); err != nil {
 			t.Fatal(err)
 		}
@@ -86,7 +86,7 @@ func readVersion(ctx context.Context, t *testing.T, g *cache.Guard, db *atomic.I
 // TestNearTierNeverServesRetiredEntries races writers and readers of one
 // key through three Guards: after a write returns, no Guard's read may
 // return an older version.
-func TestNearTierNeverServesRetiredEntries(t *testing.T) {
+func TestLocalTierNeverServesRetiredEntries(t *testing.T) {
 	gs, _ := nearGuards(t, 3)
 	ctx := context.Background()
 	var db, acked atomic.Int64
@@ -166,7 +166,7 @@ func localHits(t *testing.T, reg *prometheus.Registry) float64 {
 // TestNearTierStopsServingWhenRedisFreezes: a frozen Redis answers no
 // pings, so within a window the tier stops answering from memory (a write
 // elsewhere could not reach it), and it serves again after the thaw.
-func TestNearTierStopsServingWhenRedisFreezes(t *testing.T) {
+func TestLocalTierStopsServingWhenRedisFreezes(t *testing.T) {
 	rs := redisproc.Start(t)
 	reg := prometheus.NewRegistry()
 	metrics, err := cache.NewMetrics(reg)
@@ -177,7 +177,7 @@ func TestNearTierStopsServingWhenRedisFreezes(t *testing.T) {
 		ReadTimeout: 100 * time.Millisecond, WriteTimeout: 100 * time.Millisecond, MaxRetries: -1})
 	t.Cleanup(func() { _ = client.Close() })
 	g := cache.NewGuard(cache.NewRedis(client), memory.NewCacheEpoch(), metrics, nil,
-		cache.GuardConfig{Probe: 20 * time.Millisecond, Near: cache.NearConfig{Entries: 100}})
+		cache.GuardConfig{Probe: 20 * time.Millisecond, Local: cache.LocalConfig{Entries: 100}})
 	if err := g.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
