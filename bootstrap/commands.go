@@ -69,6 +69,7 @@ func APIOptions(c Config, log *zap.Logger, fb Fallback) fx.Option {
 		HTTPModule(),
 		JobsModule(fb),
 		ReportsAPIModule(),
+		ConsoleModule(),
 	)
 }
 

@@ -155,6 +155,7 @@ func JobsModule(fb Fallback) fx.Option {
 	opts := []fx.Option{
 		fx.Provide(newReports, application.NewQueueAdmin),
 		fx.Invoke(registerBacklogCollector),
+		historyOptions(fb),
 	}
 	if fb.Redis {
 		opts = append(opts, fx.Provide(
@@ -320,12 +321,13 @@ func WorkerModule(fb Fallback) fx.Option {
 
 func newWorkerMetrics(reg *prometheus.Registry) *worker.Metrics { return worker.NewMetrics(reg) }
 
-func runWorker(lc fx.Lifecycle, r *jobsRedis, ns jobNamespace, c Config, j JobsConfig, reports *application.Reports, m *worker.Metrics, log *zap.Logger) {
+func runWorker(lc fx.Lifecycle, r *jobsRedis, ns jobNamespace, c Config, j JobsConfig, reports *application.Reports, m *worker.Metrics, h application.JobHistory, log *zap.Logger) {
 	srv := worker.NewServer(r.UniversalClient, worker.Config{
 		Concurrency:     c.WorkerConcurrency,
 		ShutdownTimeout: c.ShutdownTimeout,
 		RetryBase:       j.RetryBase,
 		Namespace:       ns,
+		History:         h,
 	}, reports, application.Permanent, log.Named("worker"), m)
 	lc.Append(fx.Hook{
 		OnStart: func(context.Context) error {
