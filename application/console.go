@@ -167,3 +167,9 @@ type ProductCacheView struct {
 type CacheInspector interface {
 	InspectProduct(ctx context.Context, id int64) (ProductCacheView, error)
 }
+
+// RelayLagger is an outbox that can say how long the jobs it sent lately
+// waited: the relay's lag.
+type RelayLagger interface {
+	RelayLag(ctx context.Context, since time.Time) (lag time.Duration, sent int, err error)
+}

@@ -60,12 +60,19 @@ type Overview struct {
 	PerMinute     []MinuteCount
 	OutboxBacklog int
 	OutboxOldest  time.Duration // age of the oldest unsent row; 0 when none
-	Workers       []WorkerProcess
-	Processes     []ProcessStatus
-	Cache         []CacheLayerView
+	// RelayLag is how long the slowest job the relay sent within
+	// RelayWindow waited in the outbox; RelaySent how many it sent.
+	RelayLag  time.Duration
+	RelaySent int
+	Workers   []WorkerProcess
+	Processes []ProcessStatus
+	Cache     []CacheLayerView
 	// Problems lists the parts that could not be read, in words.
 	Problems []string
 }
+
+// RelayWindow is how far back the relay's lag looks.
+const RelayWindow = 5 * time.Minute
 
 // ThroughputWindow is how far back the overview's per-minute chart reaches.
 const ThroughputWindow = time.Hour
@@ -105,6 +112,13 @@ func (c *Console) Overview(ctx context.Context) Overview {
 	o.OutboxBacklog = n
 	if n > 0 && !oldest.IsZero() {
 		o.OutboxOldest = max(now.Sub(oldest), 0)
+	}
+	if l, ok := c.store.Outbox().(RelayLagger); ok {
+		lag, sent, err := l.RelayLag(ctx, now.Add(-RelayWindow))
+		if err != nil {
+			problem("relay lag", err)
+		}
+		o.RelayLag, o.RelaySent = lag, sent
 	}
 	if c.jobs != nil {
 		w, err := c.jobs.Workers(ctx)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/etalase/etalase/application"
 	"github.com/etalase/etalase/domain"
 )
 
@@ -26,7 +27,10 @@ type Outbox struct {
 	db querier
 }
 
-var _ domain.Outbox = (*Outbox)(nil)
+var (
+	_ domain.Outbox           = (*Outbox)(nil)
+	_ application.RelayLagger = (*Outbox)(nil)
+)
 
 // outboxRow is a row of outbox.
 type outboxRow struct {
@@ -133,4 +137,19 @@ func (o *Outbox) Backlog(ctx context.Context) (int, time.Time, error) {
 		return int(count), time.Time{}, nil
 	}
 	return int(count), oldest.UTC(), nil
+}
+
+// RelayLag returns how long the slowest of the jobs sent since since
+// waited in the outbox, and how many were sent.
+func (o *Outbox) RelayLag(ctx context.Context, since time.Time) (time.Duration, int, error) {
+	const q = `SELECT coalesce(extract(epoch FROM max(sent_at - created_at)), 0)::float8, count(*)
+		FROM outbox WHERE sent_at > $1`
+	var (
+		secs float64
+		n    int64
+	)
+	if err := o.db.QueryRow(ctx, q, since).Scan(&secs, &n); err != nil {
+		return 0, 0, mapError("postgres: outbox relay lag", err)
+	}
+	return time.Duration(secs * float64(time.Second)), int(n), nil
 }

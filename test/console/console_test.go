@@ -294,6 +294,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	if failed := b.figure(`[data-figure="failed"]`); failed < 5 {
 		t.Errorf("the overview shows %d failed attempts, want 5", failed)
 	}
+	b.waitText(`[data-figure="relaylag"]`, "sent)")
 	b.shot("overview-after")
 	b.run(chromedp.EmulateViewport(390, 844))
 	b.run(chromedp.Reload())
