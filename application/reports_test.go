@@ -90,6 +90,9 @@ func (r storeReports) Get(_ context.Context, id int64) (domain.Report, error) {
 	}
 	return *rep, nil
 }
+func (r storeReports) List(context.Context, domain.ReportQuery) ([]domain.Report, error) {
+	return nil, nil
+}
 func (r storeReports) ListByProduct(_ context.Context, productID int64) ([]domain.Report, error) {
 	r.s.mu.Lock()
 	defer r.s.mu.Unlock()

@@ -74,6 +74,7 @@ func APIOptions(c Config, log *zap.Logger, fb Fallback) fx.Option {
 		HTTPModule(),
 		JobsModule(fb),
 		OpsModule(),
+		ConsoleModule(),
 	)
 }
 

@@ -73,6 +73,7 @@ func newJobsRedis(lc fx.Lifecycle, c Config) (*jobsRedis, error) {
 func JobsModule(fb Fallback) fx.Option {
 	opts := []fx.Option{
 		fx.Provide(newReports, application.NewQueueAdmin),
+		historyOptions(fb),
 	}
 	if fb.Redis {
 		opts = append(opts, fx.Provide(
@@ -184,12 +185,13 @@ func WorkerModule(fb Fallback) fx.Option {
 
 func newWorkerMetrics(reg *prometheus.Registry) *worker.Metrics { return worker.NewMetrics(reg) }
 
-func runWorker(lc fx.Lifecycle, r *jobsRedis, ns jobNamespace, c Config, reports *application.Reports, m *worker.Metrics, log *zap.Logger) {
+func runWorker(lc fx.Lifecycle, r *jobsRedis, ns jobNamespace, c Config, reports *application.Reports, m *worker.Metrics, h application.JobHistory, log *zap.Logger) {
 	srv := worker.NewServer(r.UniversalClient, worker.Config{
 		Concurrency:     c.WorkerConcurrency,
 		ShutdownTimeout: c.ShutdownTimeout,
 		RetryBase:       c.Jobs.RetryBase,
 		Namespace:       ns,
+		History:         h,
 	}, reports, application.Permanent, log.Named("worker"), m)
 	lc.Append(fx.Hook{
 		OnStart: func(context.Context) error {

@@ -53,6 +53,8 @@ type ReportRepository interface {
 	Fail(ctx context.Context, id int64, reason string, final bool) error
 	// Stale lists reports queued or running since before the deadline.
 	Stale(ctx context.Context, before time.Time, limit int) ([]Report, error)
+	// List returns reports newest first, filtered by q.
+	List(ctx context.Context, q ReportQuery) ([]Report, error)
 }
 
 // ReportFinisher is a ReportRepository that can compute a report's result

@@ -35,6 +35,13 @@ type Report struct {
 	Result     *ReportResult
 }
 
+// ReportQuery filters and pages a list of reports, newest first.
+type ReportQuery struct {
+	Status   ReportStatus // "" lists every status
+	BeforeID int64        // 0 starts at the newest; else only ids below it
+	Limit    int          // 1 to MaxPageSize
+}
+
 // ReportResult is the summary of a product that a report job computes.
 type ReportResult struct {
 	ProductID     int64

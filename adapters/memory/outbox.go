@@ -4,10 +4,14 @@ import (
 	"context"
 	"time"
 
+	"github.com/etalase/etalase/application"
 	"github.com/etalase/etalase/domain"
 )
 
-var _ domain.Outbox = outbox{}
+var (
+	_ domain.Outbox           = outbox{}
+	_ application.RelayLagger = outbox{}
+)
 
 // outbox is the Outbox of a Store.
 type outbox struct{ s *Store }
@@ -63,6 +67,9 @@ func (o outbox) Relay(ctx context.Context, limit int, send func(context.Context,
 			if ok, mine := accepted[row.id]; mine {
 				row.claimed = false
 				row.sent = ok
+				if ok {
+					row.sentAt = o.s.now()
+				}
 			}
 		}
 		return nil
@@ -89,4 +96,23 @@ func (o outbox) Backlog(ctx context.Context) (int, time.Time, error) {
 		return nil
 	})
 	return count, oldest, err
+}
+
+// RelayLag returns how long the slowest of the jobs sent since since
+// waited in the outbox, and how many were sent.
+func (o outbox) RelayLag(ctx context.Context, since time.Time) (time.Duration, int, error) {
+	var (
+		lag time.Duration
+		n   int
+	)
+	err := o.s.do(ctx, func(st *state) error {
+		for _, row := range st.outbox {
+			if row.sent && row.sentAt.After(since) {
+				n++
+				lag = max(lag, row.sentAt.Sub(row.createdAt))
+			}
+		}
+		return nil
+	})
+	return lag, n, err
 }

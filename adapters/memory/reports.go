@@ -190,3 +190,21 @@ func (r reports) Stale(ctx context.Context, before time.Time, limit int) ([]doma
 	}
 	return out, err
 }
+
+// List returns reports newest first, filtered by q.
+func (r reports) List(ctx context.Context, q domain.ReportQuery) ([]domain.Report, error) {
+	out := []domain.Report{}
+	err := r.s.do(ctx, func(st *state) error {
+		for _, rep := range st.reports {
+			if (q.Status == "" || rep.Status == q.Status) && (q.BeforeID <= 0 || rep.ID < q.BeforeID) {
+				out = append(out, rep)
+			}
+		}
+		return nil
+	})
+	slices.SortFunc(out, func(a, b domain.Report) int { return cmp.Compare(b.ID, a.ID) })
+	if len(out) > q.Limit {
+		out = out[:max(q.Limit, 0)]
+	}
+	return out, err
+}

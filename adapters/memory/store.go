@@ -63,6 +63,7 @@ type outboxRow struct {
 	createdAt time.Time
 	claimed   bool
 	sent      bool
+	sentAt    time.Time
 }
 
 type idemKey struct{ scope, key string }

@@ -28,7 +28,10 @@ type Outbox struct {
 	db querier
 }
 
-var _ domain.Outbox = (*Outbox)(nil)
+var (
+	_ domain.Outbox           = (*Outbox)(nil)
+	_ application.RelayLagger = (*Outbox)(nil)
+)
 
 // outboxRow is a row of outbox.
 type outboxRow struct {
@@ -202,4 +205,22 @@ func (o *Outbox) Backlog(ctx context.Context) (int, time.Time, error) {
 		return int(count), time.Time{}, nil
 	}
 	return int(count), oldest.UTC(), nil
+}
+
+// RelayLag returns how long the slowest of the jobs sent since since
+// waited in the outbox, reports' own jobs included, and how many were sent.
+func (o *Outbox) RelayLag(ctx context.Context, since time.Time) (time.Duration, int, error) {
+	const q = `SELECT coalesce(extract(epoch FROM max(waited)), 0)::float8, count(*) FROM (
+			SELECT sent_at - created_at AS waited FROM outbox WHERE sent_at > $1
+			UNION ALL
+			SELECT relayed_at - created_at FROM reports WHERE relayed_at > $1
+		) AS sent`
+	var (
+		secs float64
+		n    int64
+	)
+	if err := o.db.QueryRow(ctx, q, since).Scan(&secs, &n); err != nil {
+		return 0, 0, mapError("postgres: outbox relay lag", err)
+	}
+	return time.Duration(secs * float64(time.Second)), int(n), nil
 }

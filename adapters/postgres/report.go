@@ -196,6 +196,15 @@ func (r *ReportRepo) Stale(ctx context.Context, before time.Time, limit int) ([]
 	return r.list(ctx, "postgres: list stale reports", q, before, limit)
 }
 
+// List returns reports newest first, filtered by status and paged by id.
+func (r *ReportRepo) List(ctx context.Context, q domain.ReportQuery) ([]domain.Report, error) {
+	const sql = `SELECT ` + reportColumns + ` FROM reports
+		WHERE ($1 = '' OR status = $1) AND ($2 <= 0 OR id < $2)
+		ORDER BY id DESC
+		LIMIT $3`
+	return r.list(ctx, "postgres: list reports", sql, string(q.Status), q.BeforeID, q.Limit)
+}
+
 func (r *ReportRepo) list(ctx context.Context, op, sql string, args ...any) ([]domain.Report, error) {
 	rows, err := r.db.Query(ctx, sql, args...)
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"strconv"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -45,6 +47,14 @@ type Config struct {
 	// another database sharing the Redis: it is handed back, uncounted, for
 	// that database's workers. nil serves every task.
 	Namespace func(context.Context) (string, error)
+	// History, when set, records every attempt (the console shows them;
+	// asynq keeps only a job's last error).
+	History AttemptRecorder
+}
+
+// AttemptRecorder keeps the attempts of jobs.
+type AttemptRecorder interface {
+	RecordAttempt(ctx context.Context, a application.JobAttempt) error
 }
 
 // The defaults of Config.
@@ -96,6 +106,8 @@ type Server struct {
 	permanent func(error) bool
 	log       *zap.Logger
 	metrics   *Metrics
+	history   AttemptRecorder
+	self      string // host:pid, the Worker of its attempts
 }
 
 // NewServer returns a server on the shared Redis client. permanent says
@@ -107,7 +119,8 @@ func NewServer(rdb redis.UniversalClient, cfg Config, handler JobHandler, perman
 	for _, q := range cfg.Queues {
 		queues[q] = 1
 	}
-	s := &Server{namespace: cfg.Namespace, handler: handler, permanent: permanent, log: log, metrics: metrics}
+	s := &Server{namespace: cfg.Namespace, handler: handler, permanent: permanent, log: log, metrics: metrics,
+		history: cfg.History, self: ProcessID()}
 	backoff := Backoff(cfg.RetryBase, cfg.RetryMax)
 	s.srv = asynq.NewServerFromRedisClient(rdb, asynq.Config{
 		Concurrency:              cfg.Concurrency,
@@ -189,6 +202,7 @@ func (s *Server) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	err := s.handler.HandleJob(ctx, job, retried >= maxRetry)
 	elapsed := time.Since(start)
 	s.metrics.observe(job.Type, elapsed, err, retried)
+	s.record(ctx, job, start, elapsed, err)
 	switch {
 	case err == nil:
 		line(zap.InfoLevel, "job finished", zap.Duration("duration", elapsed))
@@ -206,6 +220,32 @@ func (s *Server) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		line(zap.WarnLevel, "job failed, will retry", zap.Duration("duration", elapsed), zap.Error(err))
 		return err
 	}
+}
+
+// record keeps the attempt in the history. An attempt cut short by
+// shutdown is no failure of the job and is not recorded; a history that
+// cannot be written costs a log line, never the job.
+func (s *Server) record(ctx context.Context, job domain.Job, start time.Time, elapsed time.Duration, err error) {
+	if s.history == nil || (err != nil && errors.Is(err, context.Canceled) && ctx.Err() != nil) {
+		return
+	}
+	a := application.JobAttempt{JobID: job.ID, Queue: job.Queue, Type: job.Type, Worker: s.self,
+		Started: start, Duration: elapsed}
+	if err != nil {
+		a.Error = err.Error()
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	if herr := s.history.RecordAttempt(rctx, a); herr != nil {
+		s.log.Warn("job attempt not recorded", zap.String("job_id", job.ID), zap.Error(herr))
+	}
+}
+
+// ProcessID names this process as host:pid, the way asynq names a worker
+// server's host and pid.
+func ProcessID() string {
+	host, _ := os.Hostname()
+	return host + ":" + strconv.Itoa(os.Getpid())
 }
 
 // own returns errForeign for a task of another database's namespace, or the

@@ -313,3 +313,47 @@ func sameTimePtr(a, b *time.Time) bool {
 	}
 	return sameTime(*a, *b)
 }
+
+func testReportsList(f *fixture) {
+	t := f.t
+	c := f.category("books")
+	a := f.product(fields(c.ID, "atlas", 4500, 2))
+	var all []int64
+	for range 5 {
+		all = append([]int64{f.report(a.ID).ID}, all...)
+	}
+	// all is newest first: fail the second newest and the oldest for good.
+	for _, id := range []int64{all[1], all[4]} {
+		if err := f.s.Reports().Fail(f.ctx, id, "broken", true); err != nil {
+			t.Fatalf("Fail(%d): %v", id, err)
+		}
+	}
+	ids := func(q domain.ReportQuery) []int64 {
+		t.Helper()
+		list, err := f.s.Reports().List(f.ctx, q)
+		if err != nil {
+			t.Fatalf("List(%+v): %v", q, err)
+		}
+		got := []int64{}
+		for _, r := range list {
+			got = append(got, r.ID)
+		}
+		return got
+	}
+	for _, tc := range []struct {
+		q    domain.ReportQuery
+		want []int64
+	}{
+		{domain.ReportQuery{Limit: 10}, all},
+		{domain.ReportQuery{Limit: 2}, all[:2]},
+		{domain.ReportQuery{Limit: 2, BeforeID: all[1]}, all[2:4]},
+		{domain.ReportQuery{Limit: 10, Status: domain.ReportFailed}, []int64{all[1], all[4]}},
+		{domain.ReportQuery{Limit: 10, Status: domain.ReportFailed, BeforeID: all[1]}, []int64{all[4]}},
+		{domain.ReportQuery{Limit: 10, Status: domain.ReportQueued}, []int64{all[0], all[2], all[3]}},
+		{domain.ReportQuery{Limit: 10, Status: domain.ReportCompleted}, []int64{}},
+	} {
+		if got := ids(tc.q); !equalIDs(got, tc.want) {
+			t.Errorf("List(%+v): got %v, want %v", tc.q, got, tc.want)
+		}
+	}
+}

@@ -56,6 +56,7 @@ func RunStore(t *testing.T, newStore func(t *testing.T) domain.Store) {
 		{"report failure and retry", testReportFailure},
 		{"report of missing things", testReportMissing},
 		{"reports newest first", testReportsNewestFirst},
+		{"reports by status, newest first", testReportsList},
 		{"stale reports", testReportsStale},
 		{"report compute", testReportCompute},
 		{"outbox relay", testOutboxRelay},
