@@ -279,10 +279,12 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.shot("reports")
 
 	// The product lookup: read the product through the API so the cache
-	// holds it, then look at what each layer holds.
+	// holds it, then look at what each layer holds. A GET stores the
+	// response only (the repository entry is skipped under a response being
+	// computed), so it is the response layer that must say current.
 	d.get(t, fmt.Sprintf("/products/%d", doomed))
 	b.run(chromedp.Navigate(fmt.Sprintf("%s/admin/product?id=%d", d.base, doomed)))
-	b.waitText(`#entries tr[data-layer="repository"]`, "yes, current")
+	b.waitText(`#entries tr[data-layer="response"]`, "yes, current")
 	b.shot("product")
 
 	// The overview's counters moved.
