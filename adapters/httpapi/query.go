@@ -23,7 +23,7 @@ func onlyQuery(names []string) fiber.Handler {
 		}
 		var errs domain.FieldErrors
 		seen := make(map[string]bool, args.Len())
-		args.VisitAll(func(k, v []byte) {
+		for k, v := range args.All() {
 			name := string(k)
 			switch {
 			case !slices.Contains(names, name):
@@ -34,7 +34,7 @@ func onlyQuery(names []string) fiber.Handler {
 				errs.Add(name, "must not be empty")
 			}
 			seen[name] = true
-		})
+		}
 		if len(errs) > 0 {
 			return errBadRequest("the query parameter "+errs[0].Field+" is invalid", errs...)
 		}
