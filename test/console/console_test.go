@@ -90,12 +90,16 @@ func start(t *testing.T) *deployment {
 	return d
 }
 
-// create posts body with the writer key and returns the new resource's id.
-func (d *deployment) create(t *testing.T, path string, body any) int64 {
+// create posts body with the writer key, and the X-Request-ID requestID
+// when it is not "", and returns the new resource's id.
+func (d *deployment) create(t *testing.T, path string, body any, requestID string) int64 {
 	t.Helper()
 	b, _ := json.Marshal(body)
 	req, _ := http.NewRequest(http.MethodPost, d.base+path, bytes.NewReader(b))
 	req.Header.Set("Content-Type", "application/json")
+	if requestID != "" {
+		req.Header.Set("X-Request-ID", requestID)
+	}
 	req.Header.Set("Authorization", "Bearer "+writerSecret)
 	resp, err := d.http.Do(req)
 	if err != nil {
@@ -174,8 +178,8 @@ func TestConsoleInBrowser(t *testing.T) {
 	t.Logf("screenshots go to %s", shots)
 
 	// A product whose report completes, so the figures start above zero.
-	cat := d.create(t, "/categories", map[string]any{"name": "Books"})
-	good := d.create(t, "/products", map[string]any{"name": "Go in Action", "price": "19.99", "stock": 7, "categoryId": cat})
+	cat := d.create(t, "/categories", map[string]any{"name": "Books"}, "")
+	good := d.create(t, "/products", map[string]any{"name": "Go in Action", "price": "19.99", "stock": 7, "categoryId": cat}, "")
 	waitFor(t, "the first report to complete", 30*time.Second, func() bool {
 		_, st := d.reportOf(t, good)
 		return st == "completed"
@@ -232,7 +236,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	if _, err := d.db.Exec(context.Background(), refuseSQL); err != nil {
 		t.Fatalf("install the refusal: %v", err)
 	}
-	doomed := d.create(t, "/products", map[string]any{"name": "Doomed Atlas", "price": "5.00", "stock": 1, "categoryId": cat})
+	doomed := d.create(t, "/products", map[string]any{"name": "Doomed Atlas", "price": "5.00", "stock": 1, "categoryId": cat}, "doomed-request-1")
 	b.run(chromedp.Navigate(d.base + "/admin/jobs?queue=report&state=retry"))
 	b.waitReload("the failing job in the retry set", `#jobs tr[data-job]`)
 	b.shot("jobs-retry")
@@ -272,6 +276,8 @@ func TestConsoleInBrowser(t *testing.T) {
 	reportID, _ := d.reportOf(t, doomed)
 	b.run(chromedp.Navigate(fmt.Sprintf("%s/admin/reports/%d", d.base, reportID)))
 	b.waitReload("the retried report to complete", `#report [data-figure="status"]`, "completed")
+	// The request that created the product names its report.
+	b.waitText(`#report [data-figure="requestid"]`, "doomed-request-1")
 	b.shot("report")
 
 	b.run(chromedp.Navigate(d.base + "/admin/reports"))
