@@ -106,6 +106,7 @@ func unavailable(err error) bool {
 		return true
 	case errors.Is(err, puddle.ErrClosedPool),
 		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, pgconn.ErrConnClosed), // a transaction's connection gone under it
 		errors.Is(err, context.DeadlineExceeded):
 		return true
 	case pgconn.Timeout(err), pgconn.SafeToRetry(err):

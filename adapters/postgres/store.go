@@ -122,9 +122,10 @@ func (s *Store) InTx(ctx context.Context, fn func(tx domain.Store) error) error 
 	if err == nil {
 		return nil
 	}
-	if fnErr != nil && errors.Is(err, fnErr) {
-		// fn's own error: it is already mapped by the repository that made it.
-		return err
+	if fnErr != nil {
+		// fn's own error, already mapped by the repository that made it;
+		// a rollback that failed after it (the connection gone) adds nothing.
+		return fnErr
 	}
 	return mapError("postgres: transaction", err)
 }
