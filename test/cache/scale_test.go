@@ -77,6 +77,8 @@ func (s *scaleOut) start(t *testing.T, apis, workers int) *cluster {
 		p := testproc.StartAPI(t, s.env, "api")
 		p.WaitHealthy(t, 60*time.Second)
 		c.urls = append(c.urls, p.URL)
+		c.metrics = append(c.metrics, p.MetricsURL())
+		c.procs = append(c.procs, p.Proc)
 	}
 	for range workers {
 		testproc.Start(t, s.env, "worker")
