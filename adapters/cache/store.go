@@ -22,6 +22,10 @@ type Store struct {
 	guard  *Guard
 	ttl    time.Duration
 	flight singleflight.Group
+	// recent keeps what scoped loads returned for a moment, so a request
+	// that missed the response before the first one filled it, but asks
+	// after that one's flight ended, does not load again.
+	recent recentLoads
 }
 
 var _ domain.Store = (*Store)(nil)
@@ -137,8 +141,23 @@ func cached[T any](ctx context.Context, s *Store, key string, deps []string,
 	}
 	if stamp, ok := missedResponse(ctx, deps); ok {
 		// The response will be stored; an entry of its own would repeat it.
-		// Loads still meet in one flight per key and stamp.
-		v, err, _ := s.flight.Do(key+"\x01"+stamp, func() (any, error) { return load(context.WithoutCancel(ctx)) })
+		// Loads still meet in one flight per key and stamp, and a load
+		// that just finished under the same stamp is as current as an
+		// entry carrying it.
+		fk := key + "\x01" + stamp
+		if v, ok := s.recent.get(fk); ok {
+			return v.(T), nil
+		}
+		v, err, _ := s.flight.Do(fk, func() (any, error) {
+			if v, ok := s.recent.get(fk); ok {
+				return v, nil
+			}
+			v, err := load(context.WithoutCancel(ctx))
+			if err == nil {
+				s.recent.put(fk, v)
+			}
+			return v, err
+		})
 		if err != nil {
 			var zero T
 			return zero, err
@@ -185,6 +204,54 @@ func cached[T any](ctx context.Context, s *Store, key string, deps []string,
 		return zero, err
 	}
 	return v.(T), nil
+}
+
+// recentFor is how long a scoped load's result answers later requests
+// under the same stamp: long enough to cover the gap between its flight's
+// end and the response's fill on a busy machine. A write moves the stamp,
+// so it never serves across one.
+const recentFor = time.Second
+
+// recentLoads remembers scoped loads by key and stamp for recentFor.
+type recentLoads struct {
+	mu     sync.Mutex
+	m      map[string]recentLoad
+	pruned time.Time
+}
+
+type recentLoad struct {
+	v     any
+	until time.Time
+}
+
+func (r *recentLoads) get(k string) (any, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e, ok := r.m[k]
+	if !ok || time.Now().After(e.until) {
+		return nil, false
+	}
+	return e.v, true
+}
+
+func (r *recentLoads) put(k string, v any) {
+	now := time.Now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.m == nil {
+		r.m = make(map[string]recentLoad)
+	}
+	// Drop the expired ones at most once per period, so the map holds
+	// about one period's distinct misses.
+	if now.Sub(r.pruned) > recentFor {
+		for k, e := range r.m {
+			if now.After(e.until) {
+				delete(r.m, k)
+			}
+		}
+		r.pruned = now
+	}
+	r.m[k] = recentLoad{v: v, until: now.Add(recentFor)}
 }
 
 // invalidated runs after a write: it retires deps unless the write was

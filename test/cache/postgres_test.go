@@ -160,6 +160,53 @@ func TestBurstReachesPostgresOnce(t *testing.T) {
 	t.Logf("200 concurrent GETs of a cold item: 1 PostgreSQL query; X-Cache %v", states)
 }
 
+// TestLateResponseMissLoadsOnce follows the slowest request of a burst: it
+// missed the response before the first request filled it, and reads the
+// product after that request's load finished. It is answered by that load,
+// not by a second query; a write in between moves the stamp, and the next
+// miss loads the written row.
+func TestLateResponseMissLoadsOnce(t *testing.T) {
+	t.Parallel()
+	client := newRedis(t, redisproc.Start(t))
+	store, counted, guard := cachedPostgres(t, client)
+	_, ps := seed(t, store, 1)
+	p := ps[0]
+	responses := cache.NewResponses(guard)
+	view := domain.View{Resource: domain.ResourceProducts, ID: p.ID}
+	ctx := context.Background()
+
+	missThenRead := func() (domain.Product, func(context.Context, []byte, time.Duration)) {
+		t.Helper()
+		rctx := responses.Scope(ctx)
+		hit, fill := responses.Lookup(rctx, view)
+		if hit != nil || fill == nil {
+			t.Fatalf("the response lookup did not miss (hit %q)", hit)
+		}
+		got, err := store.Products().Get(rctx, p.ID)
+		if err != nil {
+			t.Fatalf("get: %v", err)
+		}
+		return got, fill
+	}
+	_, fillFirst := missThenRead()
+	_, _ = missThenRead() // the late one: missed before any fill
+	if got := counted.productGets.Load(); got != 1 {
+		t.Fatalf("two misses of one response under one stamp ran %d PostgreSQL queries, want 1", got)
+	}
+	fillFirst(ctx, []byte(`{}`), 0)
+
+	fields := p.Fields()
+	fields.Stock = 4242
+	if _, err := store.Products().Update(ctx, p.ID, p.Revision(), fields); err != nil {
+		t.Fatalf("update: %v", err)
+	}
+	got, _ := missThenRead()
+	if got.Stock != 4242 || counted.productGets.Load() != 2 {
+		t.Fatalf("the miss after a write read stock %d with %d queries in all; want 4242 from a second query",
+			got.Stock, counted.productGets.Load())
+	}
+}
+
 // TestBurstAcrossProcessesReachesPostgresOnce sends 100 concurrent reads
 // of one cold key to each of two processes' stores (one Redis, one
 // PostgreSQL): the claim lets one of them load.
