@@ -3,6 +3,7 @@ package domain_test
 import (
 	"math/big"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/etalase/etalase/domain"
@@ -66,16 +67,19 @@ func TestPriceString(t *testing.T) {
 	}
 }
 
-// decimal is what ParsePrice must accept, size aside.
+// decimal is what ParsePrice must accept, size aside: at most MaxPriceText
+// characters and MaxPrice.
 var decimal = regexp.MustCompile(`^[0-9]+(\.[0-9]{1,2})?$`)
 
 // FuzzParsePrice checks that ParsePrice never panics, accepts exactly the
 // plain decimals of at most two fraction digits between 0 and MaxPrice,
+// written in at most MaxPriceText characters (leading zeros count),
 // reads them to the cent, and that what it accepts round-trips through
 // String.
 func FuzzParsePrice(f *testing.F) {
 	for _, s := range []string{"19.99", "5", "5.5", "0.07", "0", "9999999999.99", "10000000000", "-1",
-		"1e3", " 1", "1.", ".5", "1.234", "00012.30", "１", "\xff", "99999999999999999999.99"} {
+		"1e3", " 1", "1.", ".5", "1.234", "00012.30", "１", "\xff", "99999999999999999999.99",
+		strings.Repeat("0", domain.MaxPriceText), strings.Repeat("0", domain.MaxPriceText+1)} {
 		f.Add(s)
 	}
 	maxValue := big.NewRat(int64(domain.MaxPrice), 100)
@@ -83,7 +87,7 @@ func FuzzParsePrice(f *testing.F) {
 		p, err := domain.ParsePrice(s)
 		shouldAccept := false
 		var value *big.Rat
-		if decimal.MatchString(s) {
+		if decimal.MatchString(s) && len(s) <= domain.MaxPriceText {
 			var ok bool
 			value, ok = new(big.Rat).SetString(s)
 			shouldAccept = ok && value.Cmp(maxValue) <= 0
