@@ -10,7 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/etalase/etalase/test/apiclient"
-	"github.com/etalase/etalase/test/clusterproc"
+	"github.com/etalase/etalase/test/redisproc"
 	"github.com/etalase/etalase/test/testproc"
 )
 
@@ -22,7 +22,7 @@ import (
 // process logs a cluster error (a script touching two slots, a redirect).
 func TestJobsOnRedisCluster(t *testing.T) {
 	t.Parallel()
-	cl := clusterproc.Start(t)
+	cl := redisproc.StartCluster(t)
 	// REDIS_URL still names the harness's single Redis: in cluster mode
 	// only its credentials (none) count, the nodes come from REDIS_ADDRS.
 	c := newCluster(t, map[string]string{
