@@ -99,6 +99,22 @@ func (d *Deployment) SentinelAddrs() []string {
 	return out
 }
 
+// Env is the environment that points etalase's Redis at the deployment,
+// with extra's variables added. REDIS_URL names no address that is used,
+// only the database.
+func (d *Deployment) Env(extra map[string]string) map[string]string {
+	env := map[string]string{
+		"REDIS_MODE":   "sentinel",
+		"REDIS_ADDRS":  strings.Join(d.SentinelAddrs(), ","),
+		"REDIS_MASTER": MasterName,
+		"REDIS_URL":    "redis://127.0.0.1/0",
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	return env
+}
+
 // Master returns the node the sentinels name as master now.
 func (d *Deployment) Master() *Node {
 	d.t.Helper()
