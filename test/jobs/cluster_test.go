@@ -38,7 +38,7 @@ func TestJobsOnRedisCluster(t *testing.T) {
 		c.mustCreate("/products", c.product(sku))
 	}
 	s := c.waitAllCompleted(60 * time.Second)
-	t.Logf("%d products, %d reports completed through the relay and the worker", s.products, s.completed)
+	t.Logf("%d products, %d reports completed through the relay and the worker", s.Products, s.Completed)
 
 	// Every attempt at the next report fails while the products it
 	// summarizes are away (the report row, its own outbox row, stays for

@@ -39,7 +39,7 @@ func TestJobsSurviveFailoverWithLaggingReplica(t *testing.T) {
 	pause(t, now, false)
 	s := c.waitAllCompleted(30 * time.Second)
 	t.Logf("%d products, %d reports completed %.1fs after the new master was named",
-		s.products, s.completed, time.Since(switched).Seconds())
+		s.Products, s.Completed, time.Since(switched).Seconds())
 }
 
 // pause pauses or resumes the report queue on one Redis node.
