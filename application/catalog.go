@@ -136,7 +136,7 @@ type PatchProduct struct {
 // without it the patch is re-applied to the newer revision, as a client
 // that sent no precondition expects.
 func (c *Catalog) PatchProduct(ctx context.Context, in PatchProduct) (domain.Product, error) {
-	for attempt := 0; ; attempt++ {
+	return retryLostRace(in.IfMatch != nil, func() (domain.Product, error) {
 		cur, err := c.store.Products().Get(ctx, in.ID)
 		if err != nil {
 			return domain.Product{}, err
@@ -160,13 +160,25 @@ func (c *Catalog) PatchProduct(ctx context.Context, in PatchProduct) (domain.Pro
 			return cur, nil
 		}
 		p, err := c.store.Products().Update(ctx, in.ID, cur.Revision(), fields)
-		if domain.KindOf(err) == domain.KindPrecondition && in.IfMatch == nil && attempt < maxPatchRetries {
-			continue
-		}
 		if err != nil {
 			return domain.Product{}, fmt.Errorf("patch product %d: %w", in.ID, err)
 		}
 		return p, nil
+	})
+}
+
+// retryLostRace runs attempt, one read-patch-write, again while its write
+// loses a race with another writer (a precondition failure), at most
+// maxPatchRetries more times. A conditional patch (If-Match) is not
+// retried: the client named the revision it saw, and the newer one is its
+// 412.
+func retryLostRace[T any](conditional bool, attempt func() (T, error)) (T, error) {
+	for n := 0; ; n++ {
+		v, err := attempt()
+		if domain.KindOf(err) == domain.KindPrecondition && !conditional && n < maxPatchRetries {
+			continue
+		}
+		return v, err
 	}
 }
 
@@ -206,7 +218,7 @@ type PatchCategory struct {
 
 // PatchCategory applies a merge patch to a category, like PatchProduct.
 func (c *Catalog) PatchCategory(ctx context.Context, in PatchCategory) (domain.Category, error) {
-	for attempt := 0; ; attempt++ {
+	return retryLostRace(in.IfMatch != nil, func() (domain.Category, error) {
 		cur, err := c.store.Categories().Get(ctx, in.ID)
 		if err != nil {
 			return domain.Category{}, err
@@ -226,14 +238,11 @@ func (c *Catalog) PatchCategory(ctx context.Context, in PatchCategory) (domain.C
 			return cur, nil // as PatchProduct: nothing changes
 		}
 		cat, err := c.store.Categories().Update(ctx, in.ID, cur.Version, fields)
-		if domain.KindOf(err) == domain.KindPrecondition && in.IfMatch == nil && attempt < maxPatchRetries {
-			continue
-		}
 		if err != nil {
 			return domain.Category{}, fmt.Errorf("patch category %d: %w", in.ID, err)
 		}
 		return cat, nil
-	}
+	})
 }
 
 // DeleteCategory removes a category no product uses.

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/etalase/etalase/test/redisproc"
+	"github.com/etalase/etalase/test/testproc"
 )
 
 // TestCheckQueueEviction asks private redis-servers for their policy, as
@@ -48,7 +49,7 @@ func TestCheckQueueEviction(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			url := fmt.Sprintf("redis://127.0.0.1:%d/0", freePort(t))
+			url := fmt.Sprintf("redis://127.0.0.1:%d/0", testproc.FreePort(t))
 			if tt.name != "unreachable" {
 				url = redisproc.Start(t, tt.opts...).URL()
 			}

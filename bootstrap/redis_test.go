@@ -3,11 +3,11 @@ package bootstrap
 import (
 	"context"
 	"fmt"
-	"net"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/etalase/etalase/test/redisproc"
 )
 
 func TestRedisOptions(t *testing.T) {
@@ -68,36 +68,18 @@ func TestRedisOptions(t *testing.T) {
 // and checks that a password in the URL authenticates and a wrong one fails.
 func TestNewRedisClientPassword(t *testing.T) {
 	t.Parallel()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Fatalf("redis-server is needed on PATH for this test: %v", err)
-	}
-	port := freePort(t)
-	cmd := exec.Command(bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "",
-		"--appendonly", "no", "--requirepass", "p@ss:word")
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start redis-server: %v", err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-
+	srv := redisproc.Start(t, redisproc.With("requirepass", "p@ss:word"))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	good, err := NewRedisClient(fmt.Sprintf("redis://:p%%40ss%%3Aword@127.0.0.1:%d/2", port), "single", nil)
+	good, err := NewRedisClient("redis://:p%40ss%3Aword@"+srv.Addr()+"/2", "single", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer good.Close()
-	for {
-		err = good.Ping(ctx).Err()
-		if err == nil || ctx.Err() != nil {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err != nil {
+	if err := good.Ping(ctx).Err(); err != nil {
 		t.Fatalf("ping with the right password: %v", err)
 	}
-	bad, err := NewRedisClient(fmt.Sprintf("redis://:wrong@127.0.0.1:%d/2", port), "single", nil)
+	bad, err := NewRedisClient("redis://:wrong@"+srv.Addr()+"/2", "single", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,14 +87,4 @@ func TestNewRedisClientPassword(t *testing.T) {
 	if err := bad.Ping(ctx).Err(); err == nil {
 		t.Fatal("ping with a wrong password succeeded")
 	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }

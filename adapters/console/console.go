@@ -67,7 +67,7 @@ func New(cfg Config, app *application.Console, log *zap.Logger) *Console {
 		pages: map[string]*template.Template{}, now: time.Now}
 	for _, p := range []string{"signin", "overview", "jobs", "job", "reports", "report", "product", "error"} {
 		c.pages[p] = template.Must(template.New("layout.html").Funcs(funcs).
-			ParseFS(files, "templates/layout.html", "templates/"+p+".html"))
+			ParseFS(files, "templates/layout.html", "templates/attempts.html", "templates/"+p+".html"))
 	}
 	return c
 }

@@ -75,21 +75,13 @@ func (r reports) ListByProduct(ctx context.Context, productID int64) ([]domain.R
 // Start marks the report running and counts the attempt; a completed
 // report comes back unchanged.
 func (r reports) Start(ctx context.Context, id int64) (domain.Report, error) {
-	var rep domain.Report
-	err := r.s.do(ctx, func(st *state) error {
-		var err error
-		if rep, err = st.report(id); err != nil || rep.Status == domain.ReportCompleted {
-			return err
-		}
+	return r.change(ctx, id, func(rep *domain.Report) {
 		t := r.s.now()
 		rep.Status = domain.ReportRunning
 		rep.Attempts++
 		rep.StartedAt = &t
 		rep.FinishedAt = nil
-		st.reports[id] = rep
-		return nil
 	})
-	return rep, err
 }
 
 // Compute summarizes the product: its stock value, its price rank within
@@ -132,42 +124,45 @@ func (r reports) Compute(ctx context.Context, productID int64) (domain.ReportRes
 // Complete stores the result of a report that is not yet completed; a
 // completed report comes back unchanged.
 func (r reports) Complete(ctx context.Context, id int64, res domain.ReportResult) (domain.Report, error) {
-	var rep domain.Report
-	err := r.s.do(ctx, func(st *state) error {
-		var err error
-		if rep, err = st.report(id); err != nil || rep.Status == domain.ReportCompleted {
-			return err
-		}
+	return r.change(ctx, id, func(rep *domain.Report) {
 		t := r.s.now()
 		res.SKU = clonePtr(res.SKU)
 		rep.Status = domain.ReportCompleted
 		rep.Result = &res
 		rep.Error = nil
 		rep.FinishedAt = &t
-		st.reports[id] = rep
-		return nil
 	})
-	return rep, err
 }
 
 // Fail records the reason of a failed attempt. A final failure marks the
 // report failed; otherwise it keeps its status and stays retryable. A
 // completed report is left alone.
 func (r reports) Fail(ctx context.Context, id int64, reason string, final bool) error {
-	return r.s.do(ctx, func(st *state) error {
-		rep, err := st.report(id)
-		if err != nil || rep.Status == domain.ReportCompleted {
-			return err
-		}
+	_, err := r.change(ctx, id, func(rep *domain.Report) {
 		rep.Error = &reason
 		if final {
 			t := r.s.now()
 			rep.Status = domain.ReportFailed
 			rep.FinishedAt = &t
 		}
+	})
+	return err
+}
+
+// change applies step to the report and stores it, unless the report is
+// completed: a completed report is final and comes back unchanged.
+func (r reports) change(ctx context.Context, id int64, step func(rep *domain.Report)) (domain.Report, error) {
+	var rep domain.Report
+	err := r.s.do(ctx, func(st *state) error {
+		var err error
+		if rep, err = st.report(id); err != nil || rep.Status == domain.ReportCompleted {
+			return err
+		}
+		step(&rep)
 		st.reports[id] = rep
 		return nil
 	})
+	return rep, err
 }
 
 // Stale lists reports queued since before the deadline, or running since

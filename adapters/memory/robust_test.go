@@ -1,7 +1,6 @@
 package memory_test
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"slices"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/etalase/etalase/adapters/memory"
 	"github.com/etalase/etalase/domain"
+	"github.com/etalase/etalase/test/contract"
 )
 
 // TestInTxPanicRollsBack checks that a panicking fn leaves nothing behind
@@ -116,54 +116,34 @@ func FuzzProductPages(f *testing.F) {
 			all = append(all, p)
 		}
 		pageSize := int(limit%10) + 1
-		for _, field := range []domain.SortField{domain.SortByID, domain.SortByName, domain.SortByPrice, domain.SortByCreatedAt} {
-			for _, desc := range []bool{false, true} {
-				sort := domain.Sort{Field: field, Desc: desc}
-				want := slices.Clone(all)
-				slices.SortFunc(want, func(a, b domain.Product) int {
-					var d int
-					switch field {
-					case domain.SortByName:
-						d = strings.Compare(a.Name, b.Name)
-					case domain.SortByPrice:
-						d = cmp.Compare(a.Price, b.Price)
-					case domain.SortByCreatedAt:
-						d = a.CreatedAt.Compare(b.CreatedAt)
-					}
-					if d == 0 {
-						d = cmp.Compare(a.ID, b.ID)
-					}
-					if desc {
-						d = -d
-					}
-					return d
-				})
-				var got []int64
-				q := domain.ProductQuery{Limit: pageSize, Sort: sort}
-				for pages := 0; pages <= len(all)+1; pages++ {
-					page, err := s.Products().List(ctx, q)
-					if err != nil {
-						t.Fatalf("%s: %v", sort, err)
-					}
-					for _, p := range page.Items {
-						got = append(got, p.ID)
-					}
-					if page.Next == nil {
-						break
-					}
-					next, err := domain.DecodeCursor(page.Next.Encode())
-					if err != nil {
-						t.Fatalf("%s: cursor %+v does not survive encoding: %v", sort, *page.Next, err)
-					}
-					q.After = &next
+		for _, sort := range contract.AllSorts {
+			want := slices.Clone(all)
+			slices.SortFunc(want, contract.Order(sort))
+			var got []int64
+			q := domain.ProductQuery{Limit: pageSize, Sort: sort}
+			for pages := 0; pages <= len(all)+1; pages++ {
+				page, err := s.Products().List(ctx, q)
+				if err != nil {
+					t.Fatalf("%s: %v", sort, err)
 				}
-				var wantIDs []int64
-				for _, p := range want {
-					wantIDs = append(wantIDs, p.ID)
+				for _, p := range page.Items {
+					got = append(got, p.ID)
 				}
-				if !slices.Equal(got, wantIDs) {
-					t.Fatalf("%s, limit %d: walked %v, want %v", sort, pageSize, got, wantIDs)
+				if page.Next == nil {
+					break
 				}
+				next, err := domain.DecodeCursor(page.Next.Encode())
+				if err != nil {
+					t.Fatalf("%s: cursor %+v does not survive encoding: %v", sort, *page.Next, err)
+				}
+				q.After = &next
+			}
+			var wantIDs []int64
+			for _, p := range want {
+				wantIDs = append(wantIDs, p.ID)
+			}
+			if !slices.Equal(got, wantIDs) {
+				t.Fatalf("%s, limit %d: walked %v, want %v", sort, pageSize, got, wantIDs)
 			}
 		}
 	})

@@ -96,31 +96,27 @@ func (b *Browser) ArchiveJob(_ context.Context, queue, id string) error {
 
 // RunAll moves every job of the retry or archived set to pending.
 func (b *Browser) RunAll(_ context.Context, queue string, state application.JobState) (int, error) {
-	var n int
-	var err error
-	switch state {
-	case application.JobRetry:
-		n, err = b.inspector.RunAllRetryTasks(queue)
-	case application.JobArchived:
-		n, err = b.inspector.RunAllArchivedTasks(queue)
-	default:
-		return 0, domain.Invalid("only the retry and archived sets take bulk actions")
-	}
-	return n, b.mapErr(err, queue, "")
+	return b.bulk(queue, state, b.inspector.RunAllRetryTasks, b.inspector.RunAllArchivedTasks)
 }
 
 // DeleteAll deletes every job of the retry or archived set.
 func (b *Browser) DeleteAll(_ context.Context, queue string, state application.JobState) (int, error) {
-	var n int
-	var err error
+	return b.bulk(queue, state, b.inspector.DeleteAllRetryTasks, b.inspector.DeleteAllArchivedTasks)
+}
+
+// bulk runs the action of the set state names on queue: only the retry
+// and archived sets take bulk actions.
+func (b *Browser) bulk(queue string, state application.JobState, onRetry, onArchived func(queue string) (int, error)) (int, error) {
+	var action func(string) (int, error)
 	switch state {
 	case application.JobRetry:
-		n, err = b.inspector.DeleteAllRetryTasks(queue)
+		action = onRetry
 	case application.JobArchived:
-		n, err = b.inspector.DeleteAllArchivedTasks(queue)
+		action = onArchived
 	default:
 		return 0, domain.Invalid("only the retry and archived sets take bulk actions")
 	}
+	n, err := action(queue)
 	return n, b.mapErr(err, queue, "")
 }
 

@@ -9,27 +9,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/etalase/etalase/domain"
-	"github.com/etalase/etalase/test/clusterproc"
 	"github.com/etalase/etalase/test/redisproc"
 )
-
-// topologies are the Redis deployments the queue is tested on.
-var topologies = []string{"single", "cluster"}
-
-// newRedis returns a client of a private Redis: one server, or a
-// three-master cluster, where asynq keeps each queue's keys in one slot.
-func newRedis(t *testing.T, topology string) redis.UniversalClient {
-	t.Helper()
-	opts := &redis.UniversalOptions{}
-	if topology == "cluster" {
-		opts.Addrs, opts.IsClusterMode = clusterproc.Start(t).Addrs(), true
-	} else {
-		opts.Addrs = []string{redisproc.Start(t).Addr()}
-	}
-	rdb := redis.NewUniversalClient(opts)
-	t.Cleanup(func() { rdb.Close() })
-	return rdb
-}
 
 func job(id, typ string) domain.Job {
 	return domain.Job{ID: id, Type: typ, Queue: domain.QueueReport, Payload: []byte(`{"reportId":1}`)}
@@ -37,12 +18,7 @@ func job(id, typ string) domain.Job {
 
 func TestEnqueueKeepsOneCopyPerID(t *testing.T) {
 	t.Parallel()
-	for _, topology := range topologies {
-		t.Run(topology, func(t *testing.T) {
-			t.Parallel()
-			enqueueKeepsOneCopyPerID(t, newRedis(t, topology))
-		})
-	}
+	redisproc.RunOnEach(t, enqueueKeepsOneCopyPerID)
 }
 
 func enqueueKeepsOneCopyPerID(t *testing.T, rdb redis.UniversalClient) {
@@ -84,12 +60,7 @@ func TestEnqueueUnreachable(t *testing.T) {
 
 func TestInspector(t *testing.T) {
 	t.Parallel()
-	for _, topology := range topologies {
-		t.Run(topology, func(t *testing.T) {
-			t.Parallel()
-			inspector(t, newRedis(t, topology))
-		})
-	}
+	redisproc.RunOnEach(t, inspector)
 }
 
 func inspector(t *testing.T, rdb redis.UniversalClient) {

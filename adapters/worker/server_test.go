@@ -11,12 +11,10 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
-	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/etalase/etalase/domain"
-	"github.com/etalase/etalase/test/clusterproc"
 	"github.com/etalase/etalase/test/redisproc"
 )
 
@@ -61,10 +59,10 @@ func TestServerRunsJobs(t *testing.T) {
 		{"permanent error fails at once", "send-email", 99, errPermanent, 1, asynq.TaskStateArchived, false},
 	}
 	for _, tc := range tests {
-		for _, topology := range []string{"single", "cluster"} {
-			t.Run(topology+"/"+tc.name, func(t *testing.T) {
+		for _, topology := range redisproc.Topologies {
+			t.Run(string(topology)+"/"+tc.name, func(t *testing.T) {
 				t.Parallel()
-				rdb := startRedis(t, topology)
+				rdb := redisproc.StartClient(t, topology)
 				core, logs := observer.New(zap.InfoLevel)
 				h := &scriptedHandler{failures: tc.failures, err: tc.err, done: make(chan struct{})}
 				reg := prometheus.NewRegistry()
@@ -135,21 +133,6 @@ func TestServerRunsJobs(t *testing.T) {
 			})
 		}
 	}
-}
-
-// startRedis returns a client of a private Redis: one server, or a
-// three-master cluster, where asynq keeps each queue's keys in one slot.
-func startRedis(t *testing.T, topology string) redis.UniversalClient {
-	t.Helper()
-	opts := &redis.UniversalOptions{}
-	if topology == "cluster" {
-		opts.Addrs, opts.IsClusterMode = clusterproc.Start(t).Addrs(), true
-	} else {
-		opts.Addrs = []string{redisproc.Start(t).Addr()}
-	}
-	rdb := redis.NewUniversalClient(opts)
-	t.Cleanup(func() { rdb.Close() })
-	return rdb
 }
 
 func TestBackoff(t *testing.T) {

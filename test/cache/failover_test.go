@@ -12,21 +12,6 @@ import (
 	"github.com/etalase/etalase/test/sentinelproc"
 )
 
-// sentinelEnv points etalase at a Sentinel deployment; the URL carries no
-// address that is used, only the database and options.
-func sentinelEnv(d *sentinelproc.Deployment, extra map[string]string) map[string]string {
-	env := map[string]string{
-		"REDIS_MODE":   "sentinel",
-		"REDIS_ADDRS":  strings.Join(d.SentinelAddrs(), ","),
-		"REDIS_MASTER": sentinelproc.MasterName,
-		"REDIS_URL":    "redis://127.0.0.1/0",
-	}
-	for k, v := range extra {
-		env[k] = v
-	}
-	return env
-}
-
 // TestSentinelFailoverUnderLoad fails the cache's Redis over in the middle
 // of the two-process stale checker: gracefully (SENTINEL FAILOVER, where the
 // old master goes on acknowledging writes until the sentinels reconfigure
@@ -42,7 +27,7 @@ func TestSentinelFailoverUnderLoad(t *testing.T) {
 	}{{"shared", sharedOnly}, {"local", nil}} {
 		t.Run("graceful/"+tier.name, func(t *testing.T) {
 			d := sentinelproc.Start(t)
-			c := startCluster(t, 2, sentinelEnv(d, tier.env))
+			c := startCluster(t, 2, d.Env(tier.env))
 			st := runLoad(t, c, 16*time.Second, map[time.Duration]func(){
 				3 * time.Second: func() {
 					old := d.Master()
@@ -62,7 +47,7 @@ func TestSentinelFailoverUnderLoad(t *testing.T) {
 		})
 		t.Run("kill-lagging/"+tier.name, func(t *testing.T) {
 			d := sentinelproc.Start(t)
-			c := startCluster(t, 2, sentinelEnv(d, tier.env))
+			c := startCluster(t, 2, d.Env(tier.env))
 			st := runLoad(t, c, 16*time.Second, map[time.Duration]func(){
 				3 * time.Second: func() {
 					old, replica := d.Nodes[0], d.Nodes[1]

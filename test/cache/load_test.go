@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/etalase/etalase/test/clusterproc"
 	"github.com/etalase/etalase/test/pgtest"
 	"github.com/etalase/etalase/test/redisproc"
 	"github.com/etalase/etalase/test/testproc"
@@ -63,7 +62,7 @@ func singleRedis(t *testing.T) sharedRedis {
 // the queue on a private single Redis. A freeze stops the node that holds
 // the product lists' generation, which every write bumps.
 func clusterRedis(t *testing.T) sharedRedis {
-	cl := clusterproc.Start(t)
+	cl := redisproc.StartCluster(t)
 	queue := redisproc.Start(t)
 	return sharedRedis{
 		env: map[string]string{"REDIS_URL": queue.URL(), "CACHE_REDIS_MODE": "cluster",

@@ -17,7 +17,6 @@ import (
 	"github.com/etalase/etalase/adapters/postgres"
 	"github.com/etalase/etalase/application"
 	"github.com/etalase/etalase/domain"
-	"github.com/etalase/etalase/test/clusterproc"
 	"github.com/etalase/etalase/test/contract"
 	"github.com/etalase/etalase/test/pgtest"
 	"github.com/etalase/etalase/test/redisproc"
@@ -41,7 +40,7 @@ func newRedis(t *testing.T, srv *redisproc.Server) *redis.Client {
 
 // newClusterRedis returns a client of a private Redis Cluster with the
 // cache's short timeouts and no retries.
-func newClusterRedis(t *testing.T, cl *clusterproc.Cluster) *redis.ClusterClient {
+func newClusterRedis(t *testing.T, cl *redisproc.Cluster) *redis.ClusterClient {
 	t.Helper()
 	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: cl.Addrs(), DialTimeout: 200 * time.Millisecond,
 		ReadTimeout: 100 * time.Millisecond, WriteTimeout: 100 * time.Millisecond,
@@ -56,7 +55,7 @@ func newClusterRedis(t *testing.T, cl *clusterproc.Cluster) *redis.ClusterClient
 }
 
 // nodeOf returns the master of cl that holds key.
-func nodeOf(t *testing.T, cl *clusterproc.Cluster, key string) *clusterproc.Node {
+func nodeOf(t *testing.T, cl *redisproc.Cluster, key string) *redisproc.Server {
 	t.Helper()
 	client := newClusterRedis(t, cl)
 	m, err := client.MasterForKey(context.Background(), key)
@@ -70,14 +69,6 @@ func nodeOf(t *testing.T, cl *clusterproc.Cluster, key string) *clusterproc.Node
 	}
 	t.Fatalf("%s is on %s, which is not a node of the cluster %v", key, m.Options().Addr, cl.Addrs())
 	return nil
-}
-
-// flushAll empties every master the client reaches.
-func flushAll(ctx context.Context, client redis.UniversalClient) error {
-	if cc, ok := client.(*redis.ClusterClient); ok {
-		return cc.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error { return m.FlushDB(ctx).Err() })
-	}
-	return client.FlushDB(ctx).Err()
 }
 
 // cachedPostgres is the production stack: PostgreSQL, the epoch in it, and
@@ -115,7 +106,7 @@ func TestContractCachedPostgres(t *testing.T) {
 		contractCachedPostgres(t, newRedis(t, redisproc.Start(t)), cache.LocalConfig{Entries: 1000})
 	})
 	t.Run("cluster", func(t *testing.T) {
-		contractCachedPostgres(t, newClusterRedis(t, clusterproc.Start(t)), cache.LocalConfig{})
+		contractCachedPostgres(t, newClusterRedis(t, redisproc.StartCluster(t)), cache.LocalConfig{})
 	})
 }
 
@@ -123,9 +114,7 @@ func contractCachedPostgres(t *testing.T, client redis.UniversalClient, local ca
 	contract.RunStore(t, func(t *testing.T) domain.Store {
 		// Every subtest has a fresh database whose ids start again at 1:
 		// it gets an empty cache too.
-		if err := flushAll(context.Background(), client); err != nil {
-			t.Fatalf("flush the private redis: %v", err)
-		}
+		redisproc.Flush(t, client)
 		s, _, _ := cachedPostgresWith(t, client, local)
 		return s
 	})

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/etalase/etalase/adapters/cache"
-	"github.com/etalase/etalase/test/clusterproc"
 	"github.com/etalase/etalase/test/redisproc"
 )
 
@@ -81,14 +80,14 @@ func TestRedisGenerationsNeverGoBack(t *testing.T) {
 func TestClusterLookupSpansNodes(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	cl := clusterproc.Start(t)
+	cl := redisproc.StartCluster(t)
 	client := newClusterRedis(t, cl)
 	c := cache.NewRedis(client)
 
 	// The keys of GET /products/1 and of the product lists.
 	entry := "etalase:product:1"
 	gens := []string{"etalase:gen:product:1", "etalase:gen:category-names", "etalase:gen:products"}
-	nodes := map[*clusterproc.Node]bool{}
+	nodes := map[*redisproc.Server]bool{}
 	for _, k := range append([]string{entry}, gens...) {
 		nodes[nodeOf(t, cl, k)] = true
 	}
@@ -122,7 +121,7 @@ func TestClusterLookupSpansNodes(t *testing.T) {
 	// The server's name, which the Guard compares to notice a failover, is
 	// every master's: stable while they stay, whichever node INFO reaches.
 	name, err := c.Server(ctx)
-	if err != nil || strings.Count(name, "=") != clusterproc.Masters {
+	if err != nil || strings.Count(name, "=") != redisproc.Masters {
 		t.Fatalf("Server() = %q (%v), want one address=run_id per master", name, err)
 	}
 	for i := 0; i < 5; i++ {

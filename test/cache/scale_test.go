@@ -63,7 +63,7 @@ func startScaleOut(t *testing.T) *scaleOut {
 		}
 	} else {
 		s.sentinel = sentinelproc.Start(t)
-		for k, v := range sentinelEnv(s.sentinel, nil) {
+		for k, v := range s.sentinel.Env(nil) {
 			s.env[k] = v
 		}
 	}

@@ -9,8 +9,8 @@ import (
 	"github.com/etalase/etalase/domain"
 )
 
-// allSorts is every order a product list accepts.
-var allSorts = func() []domain.Sort {
+// AllSorts is every order a product list accepts.
+var AllSorts = func() []domain.Sort {
 	var out []domain.Sort
 	for _, f := range []domain.SortField{domain.SortByID, domain.SortByName, domain.SortByPrice, domain.SortByCreatedAt} {
 		out = append(out, domain.Sort{Field: f}, domain.Sort{Field: f, Desc: true})
@@ -18,9 +18,11 @@ var allSorts = func() []domain.Sort {
 	return out
 }()
 
-// order is the specified order of a product list: the sort field, ties
-// broken by id, both reversed for a descending sort.
-func order(s domain.Sort) func(a, b domain.Product) int {
+// Order is the specified order of a product list: the sort field, ties
+// broken by id, both reversed for a descending sort. It is written apart
+// from domain.Sort.Compare, which the memory store pages by, so that a
+// mistake there is caught.
+func Order(s domain.Sort) func(a, b domain.Product) int {
 	return func(a, b domain.Product) int {
 		var c int
 		switch s.Field {
@@ -131,9 +133,9 @@ func checkList(t *testing.T, what string, got, want []domain.Product) {
 
 func testProductPagesEverySort(f *fixture) {
 	all, _ := catalog(f)
-	for _, s := range allSorts {
+	for _, s := range AllSorts {
 		want := slices.Clone(all)
-		slices.SortFunc(want, order(s))
+		slices.SortFunc(want, Order(s))
 		for _, limit := range []int{1, 5, len(all), domain.MaxPageSize} {
 			q := domain.ProductQuery{Limit: limit, Sort: s}
 			checkList(f.t, describe(q), walk(f, q), want)
@@ -159,9 +161,9 @@ func testProductPagesFiltered(f *fixture) {
 				want = append(want, p)
 			}
 		}
-		for _, s := range allSorts {
+		for _, s := range AllSorts {
 			sorted := slices.Clone(want)
-			slices.SortFunc(sorted, order(s))
+			slices.SortFunc(sorted, Order(s))
 			q := base
 			q.Limit, q.Sort = 2, s
 			checkList(f.t, describe(q), walk(f, q), sorted)
@@ -195,7 +197,7 @@ func testProductSearchLiteral(f *fixture) {
 		for _, n := range tc.want {
 			want = append(want, byName[n])
 		}
-		slices.SortFunc(want, order(domain.Sort{Field: domain.SortByID}))
+		slices.SortFunc(want, Order(domain.Sort{Field: domain.SortByID}))
 		q := domain.ProductQuery{Limit: 20, Q: tc.q, Sort: domain.Sort{Field: domain.SortByID}}
 		checkList(f.t, describe(q), walk(f, q), want)
 	}
@@ -204,9 +206,9 @@ func testProductSearchLiteral(f *fixture) {
 func testProductCursorAfterDelete(f *fixture) {
 	t := f.t
 	all, _ := catalog(f)
-	for _, s := range allSorts {
+	for _, s := range AllSorts {
 		want := slices.Clone(all)
-		slices.SortFunc(want, order(s))
+		slices.SortFunc(want, Order(s))
 		q := domain.ProductQuery{Limit: 3, Sort: s}
 		page, err := f.s.Products().List(f.ctx, q)
 		if err != nil || page.Next == nil {
@@ -225,7 +227,7 @@ func testProductCursorAfterDelete(f *fixture) {
 }
 
 func testProductListEmpty(f *fixture) {
-	for _, s := range allSorts {
+	for _, s := range AllSorts {
 		q := domain.ProductQuery{Limit: 10, Sort: s}
 		page, err := f.s.Products().List(f.ctx, q)
 		if err != nil {

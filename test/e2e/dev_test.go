@@ -33,23 +33,7 @@ func TestDevFallsBackToMemory(t *testing.T) {
 	c.DatabaseURL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/etalase?sslmode=disable", testproc.FreePort(t))
 	c.RedisURL = fmt.Sprintf("redis://127.0.0.1:%d/0", testproc.FreePort(t))
 	c.CacheRedisURL = c.RedisURL
-
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	app, err := bootstrap.NewApp(ctx, "dev", c, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)))
-	if err != nil {
-		t.Fatalf("dev did not fall back: %v", err)
-	}
-	if err := app.Start(ctx); err != nil {
-		t.Fatalf("start dev on memory: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := app.Stop(ctx); err != nil {
-			t.Errorf("stop dev: %v", err)
-		}
-	})
+	runApp(t, "dev", c) // fails to wire unless dev falls back
 	s := &service{base: "http://" + addr}
 	waitReady(t, s.base+"/healthz")
 

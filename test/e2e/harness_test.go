@@ -80,26 +80,32 @@ func startAPIWith(t *testing.T, env map[string]string) *service {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
+	runApp(t, "api", c)
+	s := &service{base: "http://" + vars["HTTP_ADDR"], ops: "http://" + vars["OPS_ADDR"], proxy: px}
+	waitReady(t, s.base+"/readyz")
+	return s
+}
+
+// runApp wires and starts the fx application of command in this process
+// and stops it when the test ends.
+func runApp(t *testing.T, command string, c bootstrap.Config) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	app, err := bootstrap.NewApp(ctx, "api", c, log)
+	app, err := bootstrap.NewApp(ctx, command, c, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)))
 	if err != nil {
-		t.Fatalf("wire etalase api: %v", err)
+		t.Fatalf("wire etalase %s: %v", command, err)
 	}
 	if err := app.Start(ctx); err != nil {
-		t.Fatalf("start etalase api: %v", err)
+		t.Fatalf("start etalase %s: %v", command, err)
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
 		if err := app.Stop(ctx); err != nil {
-			t.Errorf("stop etalase api: %v", err)
+			t.Errorf("stop etalase %s: %v", command, err)
 		}
 	})
-	s := &service{base: "http://" + vars["HTTP_ADDR"], ops: "http://" + vars["OPS_ADDR"], proxy: px}
-	waitReady(t, s.base+"/readyz")
-	return s
 }
 
 func waitReady(t *testing.T, url string) {

@@ -10,7 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/etalase/etalase/test/apiclient"
-	"github.com/etalase/etalase/test/clusterproc"
+	"github.com/etalase/etalase/test/redisproc"
 	"github.com/etalase/etalase/test/testproc"
 )
 
@@ -22,7 +22,7 @@ import (
 // process logs a cluster error (a script touching two slots, a redirect).
 func TestJobsOnRedisCluster(t *testing.T) {
 	t.Parallel()
-	cl := clusterproc.Start(t)
+	cl := redisproc.StartCluster(t)
 	// REDIS_URL still names the harness's single Redis: in cluster mode
 	// only its credentials (none) count, the nodes come from REDIS_ADDRS.
 	c := newCluster(t, map[string]string{
@@ -38,7 +38,7 @@ func TestJobsOnRedisCluster(t *testing.T) {
 		c.mustCreate("/products", c.product(sku))
 	}
 	s := c.waitAllCompleted(60 * time.Second)
-	t.Logf("%d products, %d reports completed through the relay and the worker", s.products, s.completed)
+	t.Logf("%d products, %d reports completed through the relay and the worker", s.Products, s.Completed)
 
 	// Every attempt at the next report fails while the products it
 	// summarizes are away (the report row, its own outbox row, stays for

@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -19,16 +18,7 @@ import (
 // never marked sent and the relay hands them to the new master.
 func TestJobsSurviveFailoverWithLaggingReplica(t *testing.T) {
 	d := sentinelproc.Start(t)
-	env := map[string]string{
-		"REDIS_MODE":   "sentinel",
-		"REDIS_ADDRS":  strings.Join(d.SentinelAddrs(), ","),
-		"REDIS_MASTER": sentinelproc.MasterName,
-		"REDIS_URL":    "redis://127.0.0.1/0",
-	}
-	for k, v := range noSweep {
-		env[k] = v
-	}
-	c := newCluster(t, env)
+	c := newCluster(t, d.Env(noSweep))
 	old, replica := d.Nodes[0], d.Nodes[1]
 	// The queue is paused (and the pause replicated) so that the jobs wait
 	// in Redis, where the failover can lose them, instead of finishing.
@@ -49,7 +39,7 @@ func TestJobsSurviveFailoverWithLaggingReplica(t *testing.T) {
 	pause(t, now, false)
 	s := c.waitAllCompleted(30 * time.Second)
 	t.Logf("%d products, %d reports completed %.1fs after the new master was named",
-		s.products, s.completed, time.Since(switched).Seconds())
+		s.Products, s.Completed, time.Since(switched).Seconds())
 }
 
 // pause pauses or resumes the report queue on one Redis node.

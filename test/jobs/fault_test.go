@@ -88,10 +88,10 @@ func TestKillAPIDuringCreations(t *testing.T) {
 		committed += len(inDB)
 		t.Logf("round %d: %d answered 201, %d without answer, %d committed", round, created, lost, len(inDB))
 	}
-	if s.products != committed {
-		t.Errorf("%d products in the database, %d committed by the rounds", s.products, committed)
+	if s.Products != committed {
+		t.Errorf("%d products in the database, %d committed by the rounds", s.Products, committed)
 	}
-	t.Logf("%d products, %d reports, all completed", s.products, s.reports)
+	t.Logf("%d products, %d reports, all completed", s.Products, s.Reports)
 }
 
 // TestKillWorkerMidJob kills a worker with SIGKILL while it runs a job
@@ -196,7 +196,7 @@ func TestRedisOutages(t *testing.T) {
 				t.Fatalf("%d of %d creations failed", failed.Load(), sent.Load())
 			}
 			s := c.waitAllCompleted(90 * time.Second)
-			t.Logf("%d creations, 0 failed; %d reports completed", sent.Load(), s.completed)
+			t.Logf("%d creations, 0 failed; %d reports completed", sent.Load(), s.Completed)
 		})
 	}
 }

@@ -113,57 +113,11 @@ func (c *cluster) product(sku string) map[string]any {
 	return map[string]any{"sku": sku, "name": "Product " + sku, "price": "12.34", "stock": 3, "categoryId": c.catID}
 }
 
-// reportState is what the database says about every product's reports.
-type reportState struct {
-	products, reports, completed int
-	withoutOne                   []int64 // products with zero or several reports from their creation
-	unsent                       int
-}
-
-func (c *cluster) reportState() reportState {
-	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	var s reportState
-	const counts = `SELECT (SELECT count(*) FROM products), (SELECT count(*) FROM reports),
-		(SELECT count(*) FROM reports WHERE status = 'completed' AND result IS NOT NULL),
-		(SELECT count(*) FROM outbox WHERE sent_at IS NULL) + (SELECT count(*) FROM reports WHERE relayed_at IS NULL)`
-	if err := c.db.QueryRow(ctx, counts).Scan(&s.products, &s.reports, &s.completed, &s.unsent); err != nil {
-		c.t.Fatalf("count reports: %v", err)
-	}
-	const odd = `SELECT p.id FROM products p LEFT JOIN reports r ON r.product_id = p.id
-		GROUP BY p.id HAVING count(r.id) <> 1 ORDER BY p.id LIMIT 20`
-	rows, err := c.db.Query(ctx, odd)
-	if err != nil {
-		c.t.Fatalf("find products without exactly one report: %v", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			c.t.Fatal(err)
-		}
-		s.withoutOne = append(s.withoutOne, id)
-	}
-	return s
-}
-
 // waitAllCompleted waits until every product has exactly one report and
 // every report is completed with a result.
-func (c *cluster) waitAllCompleted(timeout time.Duration) reportState {
+func (c *cluster) waitAllCompleted(timeout time.Duration) pgtest.ReportState {
 	c.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		s := c.reportState()
-		if len(s.withoutOne) == 0 && s.completed == s.reports && s.reports == s.products {
-			return s
-		}
-		if time.Now().After(deadline) {
-			c.t.Fatalf("after %s: %d products, %d reports, %d completed, %d unsent outbox jobs; products without exactly one report: %v",
-				timeout, s.products, s.reports, s.completed, s.unsent, s.withoutOne)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	return pgtest.WaitReportsCompleted(c.t, c.db, timeout)
 }
 
 // waitRunning waits until the report of product id is running.

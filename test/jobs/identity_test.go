@@ -78,7 +78,7 @@ func TestFreshDatabaseBehindRedisThatRemembers(t *testing.T) {
 		fresh.mustCreate("/products", fresh.product("NEW-"+strconv.Itoa(i)))
 	}
 	s := fresh.waitAllCompleted(20 * time.Second)
-	t.Logf("fresh database: %d products, %d completed reports", s.products, s.completed)
+	t.Logf("fresh database: %d products, %d completed reports", s.Products, s.Completed)
 }
 
 // TestTwoDatabasesShareOneRedis runs two deployments, each with its own

@@ -3,7 +3,7 @@
 // TEST_DATABASE_URL), for tests of etalase behind a pooler: several
 // processes whose pools, together, are larger than the few server
 // connections PgBouncer opens. It never touches a shared PgBouncer. It is
-// test support: it may import pgtest.
+// test support: it may import pgtest and testproc.
 package pgbouncerproc
 
 import (
@@ -25,6 +25,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/etalase/etalase/test/pgtest"
+	"github.com/etalase/etalase/test/testproc"
 )
 
 // DefaultPoolSize is the number of server connections PgBouncer opens per
@@ -79,7 +80,7 @@ func StartWith(t testing.TB, o Options) *Server {
 	// PgBouncer binds, so a failed start tries another.
 	var last string
 	for attempt := 0; attempt < 3; attempt++ {
-		s := &Server{Port: freePort(t), PoolSize: o.PoolSize, t: t, user: backend.User}
+		s := &Server{Port: testproc.FreePort(t), PoolSize: o.PoolSize, t: t, user: backend.User}
 		ini := filepath.Join(dir, "pgbouncer-"+strconv.Itoa(attempt)+".ini")
 		if err := os.WriteFile(ini, []byte(s.config(backend, o)), 0o644); err != nil {
 			t.Fatalf("pgbouncerproc: write the configuration: %v", err)
@@ -258,16 +259,6 @@ func (s *Server) Show(t testing.TB, what string) []map[string]string {
 
 // Output returns what PgBouncer has logged so far.
 func (s *Server) Output() string { return s.out.String() }
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("pgbouncerproc: find a free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // syncBuffer is a bytes.Buffer safe for exec.Cmd's copying and the test
 // reading it.

@@ -1,8 +1,9 @@
 // Package pgtest gives tests a private, migrated PostgreSQL database: a
 // fresh randomly named one per call, dropped when the test ends. The server
 // is the one TEST_DATABASE_URL names (a local default otherwise); a test
-// fails, never skips, when it is unreachable. It is test support: it may
-// import the postgres adapter.
+// fails, never skips, when it is unreachable. ReadReports and
+// WaitReportsCompleted check such a database against the outbox's promise.
+// It is test support: it may import the postgres adapter.
 package pgtest
 
 import (

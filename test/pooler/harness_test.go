@@ -165,55 +165,11 @@ func metric(text, name string) (string, bool) {
 	return "", false
 }
 
-// reportState is what the database says about every product's reports.
-type reportState struct {
-	products, reports, completed int
-	withoutOne                   []int64 // products with zero or several reports
-}
-
-func (d *deployment) reportState() reportState {
-	d.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	var s reportState
-	const counts = `SELECT (SELECT count(*) FROM products), (SELECT count(*) FROM reports),
-		(SELECT count(*) FROM reports WHERE status = 'completed' AND result IS NOT NULL)`
-	if err := d.db.QueryRow(ctx, counts).Scan(&s.products, &s.reports, &s.completed); err != nil {
-		d.t.Fatalf("count reports: %v", err)
-	}
-	const odd = `SELECT p.id FROM products p LEFT JOIN reports r ON r.product_id = p.id
-		GROUP BY p.id HAVING count(r.id) <> 1 ORDER BY p.id LIMIT 20`
-	rows, err := d.db.Query(ctx, odd)
-	if err != nil {
-		d.t.Fatalf("find products without exactly one report: %v", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			d.t.Fatal(err)
-		}
-		s.withoutOne = append(s.withoutOne, id)
-	}
-	return s
-}
-
 // waitReports waits until every product has exactly one report and every
 // report is completed.
-func (d *deployment) waitReports(timeout time.Duration) reportState {
+func (d *deployment) waitReports(timeout time.Duration) pgtest.ReportState {
 	d.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		s := d.reportState()
-		if len(s.withoutOne) == 0 && s.completed == s.reports && s.reports == s.products {
-			return s
-		}
-		if time.Now().After(deadline) {
-			d.t.Fatalf("after %s: %d products, %d reports, %d completed; products without exactly one report: %v",
-				timeout, s.products, s.reports, s.completed, s.withoutOne)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	return pgtest.WaitReportsCompleted(d.t, d.db, timeout)
 }
 
 // backends splits the PostgreSQL sessions of the test database that are

@@ -117,8 +117,8 @@ func TestAPIAndWorkerThroughPgBouncer(t *testing.T) {
 	}
 
 	s := d.waitReports(2 * time.Minute)
-	if s.products != products {
-		t.Fatalf("%d products in the database, want %d", s.products, products)
+	if s.Products != products {
+		t.Fatalf("%d products in the database, want %d", s.Products, products)
 	}
 
 	r, err := d.do(http.MethodGet, api.base+"/readyz", nil)

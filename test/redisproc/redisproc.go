@@ -1,11 +1,14 @@
-// Package redisproc runs a private redis-server for tests that must hurt
-// or reconfigure Redis: start it with settings of their own (a small
-// maxmemory that evicts), freeze it (SIGSTOP), thaw it, kill it and start it
-// again empty. It never touches a shared Redis. It is test support only and
-// imports nothing of the module.
+// Package redisproc runs private Redis deployments for tests: a
+// redis-server (Start) that a test may hurt or reconfigure, with settings
+// of its own (a small maxmemory that evicts), freeze (SIGSTOP), thaw, kill
+// and start again empty; and a three-master Redis Cluster (StartCluster)
+// whose nodes are such servers. StartClient gives a client of either, for
+// tests that run on both. It never touches a shared Redis. It is test
+// support only and imports nothing of the module.
 package redisproc
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -16,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // Server is a private redis-server on a free port, keeping nothing on disk.
@@ -38,16 +43,24 @@ func With(name string, values ...string) Option {
 	return func(s *Server) { s.args = append(append(s.args, "--"+name), values...) }
 }
 
+// onPort runs the server on port instead of a free one of its own.
+func onPort(port int) Option {
+	return func(s *Server) { s.Port = port }
+}
+
 // Start runs a fresh redis-server with opts and stops it when the test
 // ends. A missing redis-server binary fails the test with a clear message.
 func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		t.Fatalf("redisproc: redis-server is not installed; these tests need it on PATH: %v", err)
+	if err := lookBinaries("redis-server"); err != nil {
+		t.Fatalf("redisproc: %v", err)
 	}
-	s := &Server{t: t, Port: freePort(t), dir: t.TempDir()}
+	s := &Server{t: t, dir: t.TempDir()}
 	for _, o := range opts {
 		o(s)
+	}
+	if s.Port == 0 {
+		s.Port = freePorts(t, 1)[0]
 	}
 	s.start()
 	t.Cleanup(s.Kill)
@@ -135,12 +148,70 @@ func (s *Server) Restart() {
 	s.start()
 }
 
-func freePort(t testing.TB) int {
+// Topology is a Redis deployment that code under test must work on; its
+// value names the subtests that run on it.
+type Topology string
+
+// The topologies StartClient runs.
+const (
+	Standalone Topology = "single"  // one server (Start)
+	Clustered  Topology = "cluster" // a three-master cluster (StartCluster)
+)
+
+// Topologies are every topology, for a test that runs on each (RunOnEach).
+var Topologies = []Topology{Standalone, Clustered}
+
+// StartClient starts a private Redis of the topology and returns a client
+// of it; the client is closed and the servers killed when the test ends.
+func StartClient(t testing.TB, topology Topology) redis.UniversalClient {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("redisproc: %v", fmt.Errorf("find a free port: %w", err))
+	opts := &redis.UniversalOptions{}
+	switch topology {
+	case Standalone:
+		opts.Addrs = []string{Start(t).Addr()}
+	case Clustered:
+		opts.Addrs, opts.IsClusterMode = StartCluster(t).Addrs(), true
+	default:
+		t.Fatalf("redisproc: unknown topology %q", topology)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	rdb := redis.NewUniversalClient(opts)
+	t.Cleanup(func() { _ = rdb.Close() })
+	return rdb
+}
+
+// RunOnEach runs test as a parallel subtest per topology, named after it,
+// with a client of a private Redis of that topology.
+func RunOnEach(t *testing.T, test func(t *testing.T, rdb redis.UniversalClient)) {
+	for _, topology := range Topologies {
+		t.Run(string(topology), func(t *testing.T) {
+			t.Parallel()
+			test(t, StartClient(t, topology))
+		})
+	}
+}
+
+// Flush empties the private Redis rdb reaches: every master of a cluster.
+// Never hand it a client of a shared Redis.
+func Flush(t testing.TB, rdb redis.UniversalClient) {
+	t.Helper()
+	ctx := context.Background()
+	var err error
+	if c, ok := rdb.(*redis.ClusterClient); ok {
+		err = c.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error { return m.FlushAll(ctx).Err() })
+	} else {
+		err = rdb.FlushAll(ctx).Err()
+	}
+	if err != nil {
+		t.Fatalf("redisproc: flush: %v", err)
+	}
+}
+
+// lookBinaries says which of the programs a test needs is not on PATH.
+func lookBinaries(bins ...string) error {
+	for _, bin := range bins {
+		if _, err := exec.LookPath(bin); err != nil {
+			return fmt.Errorf("%s is not installed; these tests need it on PATH (Debian package redis-server): %w", bin, err)
+		}
+	}
+	return nil
 }

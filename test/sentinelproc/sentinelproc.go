@@ -3,7 +3,7 @@
 // free loopback ports, keeping nothing on disk. It can ask the sentinels
 // for a graceful failover, kill the master, freeze a node, and tells which
 // node is the master now. It never touches a shared Redis. It is test
-// support only and imports nothing of the module.
+// support only and imports nothing of the module but testproc.
 package sentinelproc
 
 import (
@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/etalase/etalase/test/testproc"
 )
 
 // MasterName is the name the sentinels monitor the master under.
@@ -59,12 +61,12 @@ func Start(t testing.TB) *Deployment {
 	data := []string{"--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no",
 		"--maxmemory-policy", "noeviction", "--protected-mode", "no",
 		"--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0"}
-	master := freePort(t)
+	master := testproc.FreePort(t)
 	d.Nodes[0] = d.start(append(dataNode(master), data...), master)
-	replica := freePort(t)
+	replica := testproc.FreePort(t)
 	d.Nodes[1] = d.start(append(dataNode(replica, "--replicaof", "127.0.0.1", strconv.Itoa(master)), data...), replica)
 	for i := range d.Sentinels {
-		port := freePort(t)
+		port := testproc.FreePort(t)
 		conf := filepath.Join(dir, fmt.Sprintf("sentinel-%d.conf", i))
 		// Sentinel rewrites its file, so each has its own.
 		body := fmt.Sprintf(`port %d
@@ -97,6 +99,22 @@ func (d *Deployment) SentinelAddrs() []string {
 		out[i] = s.Addr()
 	}
 	return out
+}
+
+// Env is the environment that points etalase's Redis at the deployment,
+// with extra's variables added. REDIS_URL names no address that is used,
+// only the database.
+func (d *Deployment) Env(extra map[string]string) map[string]string {
+	env := map[string]string{
+		"REDIS_MODE":   "sentinel",
+		"REDIS_ADDRS":  strings.Join(d.SentinelAddrs(), ","),
+		"REDIS_MASTER": MasterName,
+		"REDIS_URL":    "redis://127.0.0.1/0",
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	return env
 }
 
 // Master returns the node the sentinels name as master now.
@@ -385,14 +403,4 @@ func readReply(r *bufio.Reader) (string, error) {
 		return strings.Join(parts, " "), nil
 	}
 	return "", fmt.Errorf("unexpected reply %q", line)
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("sentinelproc: find a free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }

@@ -1,4 +1,4 @@
-package clusterproc
+package redisproc
 
 import (
 	"context"
@@ -9,11 +9,11 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// TestStartServesEverySlot starts a cluster and writes keys that land on
+// TestStartClusterServesEverySlot starts a cluster and writes keys that land on
 // every master through a cluster client.
-func TestStartServesEverySlot(t *testing.T) {
+func TestStartClusterServesEverySlot(t *testing.T) {
 	t.Parallel()
-	c := Start(t)
+	c := StartCluster(t)
 	if len(c.Nodes) != Masters || len(strings.Split(c.AddrList(), ",")) != Masters {
 		t.Fatalf("nodes %v, want %d", c.Addrs(), Masters)
 	}
@@ -45,8 +45,8 @@ func TestStartServesEverySlot(t *testing.T) {
 // TestMissingBinaryIsNamed checks the message a machine without Redis gets.
 func TestMissingBinaryIsNamed(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
-	err := lookBinaries()
+	err := lookBinaries("redis-server", "redis-cli")
 	if err == nil || !strings.Contains(err.Error(), "redis-server is not installed") {
-		t.Fatalf("lookBinaries() = %v, want it to name redis-server", err)
+		t.Fatalf("lookBinaries = %v, want it to name redis-server", err)
 	}
 }
