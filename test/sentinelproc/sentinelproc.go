@@ -188,6 +188,7 @@ func (d *Deployment) Lag(master, replica *Node) {
 	// 32 MB through a loopback socket on a busy shared machine can take
 	// longer than the two seconds a small command gets.
 	if _, err := commandWithin(15*time.Second, master.Addr(), "SET", "sentinelproc:filler", strings.Repeat("x", 32<<20)); err != nil {
+		replica.Thaw() // a frozen replica would outlive the test's failure
 		d.t.Fatalf("sentinelproc: write the filler: %v", err)
 	}
 }
