@@ -10,7 +10,6 @@ import (
 
 	"github.com/etalase/etalase/adapters/cache"
 	"github.com/etalase/etalase/adapters/console"
-	"github.com/etalase/etalase/adapters/httpapi"
 	"github.com/etalase/etalase/adapters/memory"
 	"github.com/etalase/etalase/adapters/queue"
 	"github.com/etalase/etalase/adapters/worker"
@@ -163,21 +162,20 @@ type consoleParams struct {
 	Log     *zap.Logger
 }
 
-// ConsoleModule serves the operator console at /admin on the API's server.
-// The console reads the store beneath the cache, so its product lookup
-// compares what the cache holds with PostgreSQL.
+// ConsoleModule provides the operator console, which the API's route
+// table mounts at /admin. The console reads the store beneath the cache,
+// so its product lookup compares what the cache holds with PostgreSQL.
 func ConsoleModule() fx.Option {
-	return fx.Module("console",
-		fx.Invoke(func(p consoleParams, s *httpapi.Server) {
-			deps := application.ConsoleDeps{Store: p.Store, Admin: p.Admin, Jobs: p.Jobs, History: p.History, Board: p.Board}
-			if p.Guard != nil && p.Config.CacheEnabled {
-				deps.Cache = p.Guard
-			}
-			c := console.New(console.Config{AdminKeys: consoleKeys(p.Config.AdminKeys), WriterKeys: consoleKeys(p.Config.APIKeys)},
-				application.NewConsole(deps), p.Log.Named("console"))
-			c.Routes(s.App())
-		}),
-	)
+	return fx.Module("console", fx.Provide(newConsole))
+}
+
+func newConsole(p consoleParams) *console.Console {
+	deps := application.ConsoleDeps{Store: p.Store, Admin: p.Admin, Jobs: p.Jobs, History: p.History, Board: p.Board}
+	if p.Guard != nil && p.Config.CacheEnabled {
+		deps.Cache = p.Guard
+	}
+	return console.New(console.Config{AdminKeys: consoleKeys(p.Config.AdminKeys), WriterKeys: consoleKeys(p.Config.APIKeys)},
+		application.NewConsole(deps), p.Log.Named("console"))
 }
 
 func consoleKeys(keys []Key) []console.Key {

@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/etalase/etalase/adapters/cache"
+	"github.com/etalase/etalase/adapters/console"
 	"github.com/etalase/etalase/adapters/httpapi"
 	"github.com/etalase/etalase/adapters/memory"
 	"github.com/etalase/etalase/adapters/postgres"
@@ -158,6 +159,8 @@ type HTTPParams struct {
 	Checks  []httpapi.Check `group:"checks"`
 	// Hooks are the metrics middleware and the response cache of CacheModule.
 	Hooks HTTPHooks `optional:"true"`
+	// Console is the operator console of ConsoleModule.
+	Console *console.Console `optional:"true"`
 }
 
 // HTTPModule provides the fiber server and ties it to the lifecycle:
@@ -176,6 +179,9 @@ func newHTTPServer(p HTTPParams) *httpapi.Server {
 	cfg.Observe = p.Hooks.Observe
 	cfg.Responses, cfg.CacheBypassed = p.Hooks.Responses, p.Hooks.Bypassed
 	svc := httpapi.Services{Catalog: p.Catalog, Reports: p.Reports, Queues: p.Queues}
+	if p.Console != nil {
+		svc.Console = p.Console
+	}
 	return httpapi.New(cfg, svc, p.Log.Named("http"), p.Checks)
 }
 

@@ -25,9 +25,9 @@ const (
 // may call it, the query parameters it reads (any other, an empty one or a
 // repeated one is a 400), whether it takes a request body (one sent to a
 // route that takes none is a 400), its response cache rule (nil: not
-// cached) and its handler. A mounted route (mount) hands every method and
-// path under its path to its handler, a sub-application with rules of its
-// own: only its access is checked here.
+// cached) and its handler. A mounted line (mount) hands its path to a set
+// of pages with rules of their own (the operator console signs its users
+// in with a session): it registers them, and nothing else applies here.
 type route struct {
 	method  string
 	path    string
@@ -35,7 +35,7 @@ type route struct {
 	query   []string
 	body    bool
 	cache   *CacheRule
-	mount   bool
+	mount   func(fiber.Router)
 	handler fiber.Handler
 }
 
@@ -49,7 +49,7 @@ var (
 // describes it. The handlers of a resource are in the file of its name.
 func (s *Server) routeTable() []route {
 	products, categories := cached(domain.ResourceProducts), cached(domain.ResourceCategories)
-	return []route{
+	table := []route{
 		// Liveness and readiness (health.go).
 		{method: fiber.MethodGet, path: "/healthz", handler: s.healthz},
 		{method: fiber.MethodGet, path: "/readyz", handler: s.readyz},
@@ -83,6 +83,12 @@ func (s *Server) routeTable() []route {
 		{method: fiber.MethodGet, path: "/admin/queues/:queue/failed", access: admin, handler: s.failedJobs},
 		{method: fiber.MethodPost, path: "/admin/queues/:queue/failed/:job/retry", access: admin, handler: s.retryJob},
 	}
+	// The operator console's pages, beside the JSON admin API (the console
+	// package).
+	if s.svc.Console != nil {
+		table = append(table, route{path: "/admin", mount: s.svc.Console.Routes})
+	}
+	return table
 }
 
 // routes installs the middleware every request passes, outermost first,
@@ -109,12 +115,8 @@ func (s *Server) add(r route) {
 	case admin:
 		chain = append(chain, s.requireAdmin)
 	}
-	if r.mount {
-		args := []any{r.path}
-		for _, h := range append(chain, r.handler) {
-			args = append(args, h)
-		}
-		s.app.Use(args...)
+	if r.mount != nil {
+		r.mount(s.app)
 		return
 	}
 	query := slices.Sorted(slices.Values(r.query))

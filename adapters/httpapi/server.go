@@ -99,6 +99,14 @@ type Services struct {
 	Catalog *application.Catalog
 	Reports *application.Reports
 	Queues  *application.QueueAdmin
+	// Console is the operator console, mounted at /admin (nil: none).
+	Console Pages
+}
+
+// Pages are a set of pages with their own routes and rules, mounted by
+// the route table.
+type Pages interface {
+	Routes(r fiber.Router)
 }
 
 // Server is the HTTP API: a fiber app with etalase's routes, middleware and
@@ -176,7 +184,7 @@ func (s *Server) answerBeforeRouting() {
 	}
 }
 
-// App returns the fiber app, for tests (app.Test) and for adding routes.
+// App returns the fiber app, for tests (app.Test).
 func (s *Server) App() *fiber.App { return s.app }
 
 // Listen binds addr synchronously, so a taken port is an error here, and
