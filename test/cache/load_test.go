@@ -205,7 +205,7 @@ type loadStats struct {
 	stale     []string
 	staleAt   []time.Duration
 	regressed int // reads older than another read's answer, but not than any acknowledged write
-	slow      int // slower than a second
+	slow      int // slower than hangBound
 	maxLat    time.Duration
 	latencies []time.Duration
 	// bypass spans the answers that said X-Cache: BYPASS (the cache was
@@ -214,8 +214,8 @@ type loadStats struct {
 }
 
 func (s *loadStats) String() string {
-	return fmt.Sprintf("requests %v, statuses %v, X-Cache %v, transport errors %d, stale reads %d (reads behind a read of a write still in flight: %d), slower than 1s %d, p50 %v p99 %v max %v, bypassed %s",
-		s.requests, s.statuses, s.xcache, len(s.errors), len(s.stale), s.regressed, s.slow, s.p(.5), s.p(.99), s.maxLat, s.bypassSpan())
+	return fmt.Sprintf("requests %v, statuses %v, X-Cache %v, transport errors %d, stale reads %d (reads behind a read of a write still in flight: %d), slower than %v %d, p50 %v p99 %v max %v, bypassed %s",
+		s.requests, s.statuses, s.xcache, len(s.errors), len(s.stale), s.regressed, hangBound, s.slow, s.p(.5), s.p(.99), s.maxLat, s.bypassSpan())
 }
 
 // p returns the q quantile of the latencies.
@@ -352,7 +352,7 @@ func (st *loadStats) do(tr *tracker, begin time.Time, kind, method, url, body st
 	if lat > st.maxLat {
 		st.maxLat = lat
 	}
-	if lat > time.Second {
+	if lat > hangBound {
 		st.slow++
 	}
 	if err != nil {
@@ -508,9 +508,10 @@ func metricValue(metrics, series string) float64 {
 }
 
 // TestRedisFrozenUnderLoad freezes the shared Redis (SIGSTOP) for 5 s in
-// the middle of the same load, then thaws it: no 5xx, no request slower
-// than a second, no stale read before, during or after; with the shared
-// cache only and with the local tier (the default). With the cache on a Redis
+// the middle of the same load, then thaws it: no 5xx, no request that
+// waited for the thaw (slower than hangBound), no stale read before, during
+// or after; with the shared cache only and with the local tier (the
+// default). With the cache on a Redis
 // Cluster one master is frozen: no 5xx and no stale read. Its durations are
 // logged, not judged: the three extra redis-servers make the start of the
 // load slow on a busy machine, before anything is frozen.
@@ -519,6 +520,12 @@ func TestRedisFrozenUnderLoad(t *testing.T) {
 	t.Run("local", func(t *testing.T) { frozenUnderLoad(t, singleRedis(t), nil, true) })
 	t.Run("cluster", func(t *testing.T) { frozenUnderLoad(t, clusterRedis(t), nil, false) })
 }
+
+// hangBound tells a request that waited on the frozen Redis (up to the 5 s
+// of the freeze) from one that only queued on a busy machine: with the
+// machine's two cores shared with other test runs (load average 13), a
+// request that never touched Redis once took 1.006 s.
+const hangBound = 2500 * time.Millisecond
 
 func frozenUnderLoad(t *testing.T, r sharedRedis, env map[string]string, judgeDurations bool) {
 	c := startClusterOn(t, 2, r, env)
@@ -529,7 +536,7 @@ func frozenUnderLoad(t *testing.T, r sharedRedis, env map[string]string, judgeDu
 	t.Logf("Redis frozen from 4s to 9s of 15s: %v", st)
 	st.check(t)
 	if judgeDurations && st.slow > 0 {
-		t.Errorf("%d requests took longer than 1s (max %v)", st.slow, st.maxLat)
+		t.Errorf("%d requests took longer than %v (max %v)", st.slow, hangBound, st.maxLat)
 	}
 	if st.xcache["BYPASS"] == 0 {
 		t.Errorf("no response said BYPASS while Redis was frozen: %v", st.xcache)
