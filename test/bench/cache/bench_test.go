@@ -101,33 +101,35 @@ func BenchmarkCache(b *testing.B) {
 		b.ReportMetric(ratio("bare-fiber", "item-cache-off"), "bare/off")
 		b.ReportMetric(0, "ns/op")
 	})
-	printBest(b, "best of", benchRounds, "interleaved rounds,", benchClients, "clients")
-	for _, v := range variants {
-		reportBest(b, v.name, results[v.name])
+	names := make([]string, len(variants))
+	for i, v := range variants {
+		names[i] = v.name
 	}
+	reportBest(b, results, names, "best of", benchRounds, "interleaved rounds,", benchClients, "clients")
 }
 
-// printBest prints the heading of a table of best rounds.
-func printBest(b *testing.B, heading ...any) {
+// reportBest prints the best round of each of names under heading, and
+// reports each as the sub-benchmark best/<name>: the lines a reader of the
+// benchmark output (the bench-compare summary) takes.
+func reportBest(b *testing.B, results map[string]result, names []string, heading ...any) {
 	b.Helper()
 	fmt.Println(heading...)
 	fmt.Println("variant           req/s      p50        p99")
-}
-
-// reportBest prints a variant's best round as a line of the table and
-// reports it as the sub-benchmark best/<name>, the line a reader of the
-// benchmark output (the bench-compare summary) takes.
-func reportBest(b *testing.B, name string, r result) {
-	b.Helper()
-	fmt.Printf("%-15s %9.0f %10v %10v\n", name, r.rps, r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond))
-	b.Run("best/"+name, func(b *testing.B) {
-		for range b.N {
-		}
-		b.ReportMetric(r.rps, "req/s")
-		b.ReportMetric(float64(r.p50.Microseconds()), "p50-µs")
-		b.ReportMetric(float64(r.p99.Microseconds()), "p99-µs")
-		b.ReportMetric(0, "ns/op")
-	})
+	for _, name := range names {
+		r := results[name]
+		fmt.Printf("%-15s %9.0f %10v %10v\n", name, r.rps, r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond))
+	}
+	for _, name := range names {
+		r := results[name]
+		b.Run("best/"+name, func(b *testing.B) {
+			for range b.N {
+			}
+			b.ReportMetric(r.rps, "req/s")
+			b.ReportMetric(float64(r.p50.Microseconds()), "p50-µs")
+			b.ReportMetric(float64(r.p99.Microseconds()), "p99-µs")
+			b.ReportMetric(0, "ns/op")
+		})
+	}
 }
 
 type benchEnv struct {
