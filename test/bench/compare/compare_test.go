@@ -194,6 +194,7 @@ func TestFormats(t *testing.T) {
 		{ratio(math.NaN(), 2), "-"},
 		{micros(239), "239 µs"},
 		{micros(2090), "2.09 ms"},
+		{millis(4148), "4.15 s"},
 		{signedMS(0.3), "+0.30 ms"},
 		{signedMS(-0.25), "-0.25 ms"},
 		{mib(85.25), "85.2 MiB"},

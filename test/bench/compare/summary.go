@@ -195,10 +195,13 @@ func micros(us float64) string {
 	return millis(us / 1000)
 }
 
-// millis formats a duration given in milliseconds.
+// millis formats a duration given in milliseconds (in seconds from one).
 func millis(ms float64) string {
 	if math.IsNaN(ms) {
 		return "-"
+	}
+	if math.Abs(ms) >= 1000 {
+		return strconv.FormatFloat(ms/1000, 'f', 2, 64) + " s"
 	}
 	return strconv.FormatFloat(ms, 'f', 2, 64) + " ms"
 }
