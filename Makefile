@@ -11,7 +11,7 @@ FUZZTIME    ?= 20000x
 BENCHTIME   ?= 2s
 MIGRATE     ?= up
 
-.PHONY: run test vet unit fuzz fuzz-list lint race bench soak build migrate clean
+.PHONY: run test vet unit fuzz fuzz-list lint race bench bench-compare soak build migrate clean
 
 ## run: the API, worker and relay in one process, migrating at start (falls back to memory without PostgreSQL);
 ## the API on HTTP_ADDR (:8080), /metrics and /debug/pprof/ on OPS_ADDR (127.0.0.1:9090).
@@ -63,6 +63,18 @@ lint:
 ## bench: the benchmarks under test/bench (BENCHTIME per benchmark); each process they start gets its own OPS_ADDR
 bench:
 	$(GO) test -run='^$$' -bench=. -benchtime=$(BENCHTIME) ./test/bench/...
+
+# COMPARE_BENCH are the benchmarks bench-compare's table reads. Only whole
+# top-level benchmarks: a pattern with a /sub part would run a benchmark
+# without sub-benchmarks (BenchmarkAPIMemory) once and print nothing.
+COMPARE_BENCH ?= ^(BenchmarkCache|BenchmarkPatch|BenchmarkAPIMemory|BenchmarkCatalog|BenchmarkReports|BenchmarkReportsAll|BenchmarkCommitCeiling)$$
+
+## bench-compare: from one run, one table: cached GET /products/{id} (default, local tier off, cache off, bare fiber),
+## PATCH with the tier on and off, reports/s (etalase all and api + 2 workers) against pgbench TPC-B,
+## uncached GET against pgbench -S, and one API's peak RSS; fails if a benchmark fails or a figure is missing
+bench-compare:
+	$(GO) test -run='^$$' -bench='$(COMPARE_BENCH)' -benchtime=$(BENCHTIME) -timeout=60m ./test/bench/... 2>&1 | \
+		$(GO) run ./test/bench/compare
 
 ## soak: the scale-out failover test for SOAK_DURATION (10m unless set); SOAK_REDIS_* and
 ## SOAK_DATABASE_* point it at a topology of your own instead of private servers (see test/cache)

@@ -1,10 +1,10 @@
 package cache
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,7 +28,8 @@ const (
 
 // BenchmarkAPIMemory starts one `etalase api` process with the default
 // configuration (the local tier at its default size) and reports its
-// largest resident set size (VmRSS, sampled every 100 ms) while 32 clients
+// largest resident set size (process_resident_memory_bytes of its own
+// /metrics on OPS_ADDR, sampled every 100 ms) while 32 clients
 // read items and list pages for 15 s. The products carry descriptions of
 // the largest size allowed, and the list pages' searches vary, so the
 // responses the tier could keep add up to far more than its byte bound.
@@ -55,8 +56,13 @@ func BenchmarkAPIMemory(b *testing.B) {
 		}()
 	}
 	wg.Wait()
-	idle := rss(b, p.Pid())
+	metrics := p.MetricsURL()
+	idle, err := rss(metrics)
+	if err != nil {
+		b.Fatal(err)
+	}
 	peak := idle
+	var sampleErr error // the sampler's first failure
 	stop := make(chan struct{})
 	sampled := make(chan struct{})
 	go func() {
@@ -68,7 +74,12 @@ func BenchmarkAPIMemory(b *testing.B) {
 			case <-stop:
 				return
 			case <-t.C:
-				peak = max(peak, rss(b, p.Pid()))
+				v, err := rss(metrics)
+				if err != nil {
+					sampleErr = cmp.Or(sampleErr, err)
+					continue
+				}
+				peak = max(peak, v)
 			}
 		}
 	}()
@@ -107,36 +118,53 @@ func BenchmarkAPIMemory(b *testing.B) {
 	b.StopTimer()
 	close(stop)
 	<-sampled
+	if sampleErr != nil {
+		b.Fatalf("sample the RSS: %v", sampleErr)
+	}
 	b.ReportMetric(float64(peak)/(1<<20), "peak-RSS-MiB")
 	b.ReportMetric(float64(n)/memLoad.Seconds(), "req/s")
 	fmt.Printf("one API process, default configuration: RSS %.1f MiB after seeding %d products, peak %.1f MiB under %d clients reading for %v (%d reads)\n",
 		float64(idle)/(1<<20), memProducts, float64(peak)/(1<<20), memClients, memLoad, n)
-	fmt.Printf("its cache metrics:\n%s\n", cacheLines(b, c))
+	fmt.Printf("its cache metrics:\n%s\n", cacheLines(b, metrics))
 }
 
-// rss returns the resident set size of process pid in bytes.
-func rss(b *testing.B, pid int) int64 {
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+// rss returns the resident set size in bytes that the process reports at
+// metrics, its /metrics: what an operator's Prometheus would record.
+// It runs on the sampling goroutine, so it returns its error.
+func rss(metrics string) (int64, error) {
+	page, err := scrape(metrics)
 	if err != nil {
-		b.Fatalf("read the status of process %d: %v", pid, err)
+		return 0, err
 	}
-	for _, line := range strings.Split(string(status), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+	for _, line := range strings.Split(page, "\n") {
+		if rest, ok := strings.CutPrefix(line, "process_resident_memory_bytes "); ok {
+			v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
 			if err != nil {
-				b.Fatalf("VmRSS %q: %v", rest, err)
+				return 0, fmt.Errorf("process_resident_memory_bytes %q: %w", rest, err)
 			}
-			return kb << 10
+			return int64(v), nil
 		}
 	}
-	b.Fatalf("process %d has no VmRSS", pid)
-	return 0
+	return 0, fmt.Errorf("%s has no process_resident_memory_bytes", metrics)
+}
+
+// scrape returns the text of the metrics page at url.
+func scrape(url string) (string, error) {
+	status, body, err := fasthttp.GetTimeout(nil, url, 5*time.Second)
+	if err != nil || status != fiber.StatusOK {
+		return "", fmt.Errorf("GET %s: %d %v", url, status, err)
+	}
+	return string(body), nil
 }
 
 // cacheLines returns the cache's lines of the process's /metrics.
-func cacheLines(b *testing.B, c *fasthttp.HostClient) string {
+func cacheLines(b *testing.B, metrics string) string {
 	var lines []string
-	for _, l := range strings.Split(string(mustDo(b, c, fiber.MethodGet, "/metrics", "", nil)), "\n") {
+	page, err := scrape(metrics)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, l := range strings.Split(page, "\n") {
 		if strings.HasPrefix(l, "etalase_cache_") && !strings.HasPrefix(l, "etalase_cache_errors") {
 			lines = append(lines, l)
 		}

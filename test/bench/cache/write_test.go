@@ -87,12 +87,8 @@ func BenchmarkPatch(b *testing.B) {
 			}
 		}
 	}
-	fmt.Println("PATCH /products/{id}, best of", benchRounds, "interleaved rounds,", patchClients, "clients")
-	fmt.Println("variant           req/s      p50        p99")
-	for _, v := range variants {
-		r := results[v.name]
-		fmt.Printf("%-15s %9.0f %10v %10v\n", v.name, r.rps, r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond))
-	}
+	reportBest(b, results, []string{"patch-default", "patch-tier-off"},
+		"PATCH /products/{id}, best of", benchRounds, "interleaved rounds,", patchClients, "clients")
 	on, off := results["patch-default"], results["patch-tier-off"]
 	fmt.Printf("the local tier's write cost: p50 %+v, p99 %+v\n", (on.p50 - off.p50).Round(time.Microsecond), (on.p99 - off.p99).Round(time.Microsecond))
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/etalase/etalase/domain"
+	"github.com/etalase/etalase/test/pgbench"
 	"github.com/etalase/etalase/test/pgtest"
 	"github.com/etalase/etalase/test/redisproc"
 	"github.com/etalase/etalase/test/testproc"
@@ -29,7 +30,7 @@ const (
 	pageWarmup    = 20               // unmeasured requests per page kind first
 	pageLimit     = 20               // the page size measured
 	deepOffset    = 100              // how far from the end the deep page starts
-	getClients    = 8                // concurrent clients of the read throughput
+	getClients    = 32               // concurrent clients of the read throughput and of pgbench -S
 	getDuration   = 10 * time.Second // length of each throughput run
 	pgbenchScale  = 10               // pgbench -i -s
 	deepRatioGoal = 1.5              // a deep page may cost this much of the first
@@ -264,13 +265,13 @@ func benchPages(b *testing.B, e *env, sort string) {
 // on a scratch database of the same server: the ceiling a thin service over
 // this PostgreSQL could approach.
 func benchGetByID(b *testing.B, e *env) {
-	pgbench := pgbenchReady(b)
+	pg := pgbench.Ready(b, pgbenchScale)
 	var rates, tpss []float64
 	b.ResetTimer()
 	for range b.N {
 		rates = append(rates, e.getThroughput(b))
 		b.StopTimer()
-		tpss = append(tpss, pgbench.run(b))
+		tpss = append(tpss, pg.SelectOnly(b, getClients, getDuration))
 		b.StartTimer()
 	}
 	b.StopTimer()

@@ -25,6 +25,8 @@ import (
 const (
 	categories    = 100              // products spread over them, so a report ranks within a modest category
 	clients       = 64               // concurrent clients of the throughput run
+	burstClients  = 32               // concurrent clients of a burst
+	burstSize     = 6000             // creations per burst
 	workers       = 2                // worker processes, as a deployment scales them
 	moderateRate  = 200              // creations per second of the latency run
 	completionMax = 60 * time.Second // how long a run may wait for its reports
@@ -52,13 +54,24 @@ type env struct {
 // database and a private Redis, with REPORT_DELAY=0, and measures the
 // pipeline as sub-benchmarks.
 func BenchmarkReports(b *testing.B) {
-	e := setUp(b)
+	e := setUp(b, "api")
 	b.Run("throughput", func(b *testing.B) { benchThroughput(b, e) })
+	b.Run("burst", func(b *testing.B) { benchBurst(b, e) })
 	b.Run("latency", func(b *testing.B) { benchLatency(b, e) })
 	b.Run("drain", func(b *testing.B) { benchDrain(b, e) })
 }
 
-func setUp(b *testing.B) *env {
+// BenchmarkReportsAll is the burst a user would try first: one `etalase
+// all` with its defaults (worker concurrency, relay, pool) and
+// REPORT_DELAY=0.
+func BenchmarkReportsAll(b *testing.B) {
+	benchBurst(b, setUp(b, "all"))
+}
+
+// setUp starts command ("api" with the workers beside it, or "all", which
+// runs the worker and relay itself) on a fresh database and a private
+// Redis, and creates the categories.
+func setUp(b *testing.B, command string) *env {
 	b.Helper()
 	dsn := pgtest.NewDatabase(b)
 	rds := redisproc.Start(b)
@@ -69,17 +82,23 @@ func setUp(b *testing.B) *env {
 		"LOG_LEVEL":    "warn",
 		"REPORT_DELAY": "0s",
 	}
+	if command == "all" {
+		// Nothing but what a user must set: logging at its default too.
+		delete(vars, "LOG_LEVEL")
+	}
 	port := testproc.FreePort(b)
 	apiVars := map[string]string{"HTTP_ADDR": "127.0.0.1:" + strconv.Itoa(port)}
 	for k, v := range vars {
 		apiVars[k] = v
 	}
-	api := testproc.Start(b, apiVars, "api")
+	api := testproc.Start(b, apiVars, command)
 	e := &env{base: "http://127.0.0.1:" + strconv.Itoa(port), client: &http.Client{Timeout: 30 * time.Second,
 		Transport: &http.Transport{MaxIdleConns: clients * 2, MaxIdleConnsPerHost: clients * 2}}}
 	api.WaitHTTP(b, e.base+"/healthz", 30*time.Second)
 	e.vars, e.top = vars, b
-	e.startWorkers()
+	if command == "api" {
+		e.startWorkers()
+	}
 	pool, err := pgxpool.New(context.Background(), dsn)
 	if err != nil {
 		b.Fatal(err)
@@ -238,6 +257,65 @@ func benchLatency(b *testing.B, e *env) {
 	wg.Wait()
 	e.waitCompleted(b, floor)
 	b.StopTimer()
+	lat := e.toCompleted(b, floor, answered)
+	b.ReportMetric(percentileMS(lat, 0.50), "p50-ms")
+	b.ReportMetric(percentileMS(lat, 0.99), "p99-ms")
+}
+
+// benchBurst creates burstSize products per op from burstClients clients
+// as fast as the API takes them, as a user trying the service would, and
+// reports the reports completed per second from the first POST to the last
+// completed report, and the p50 and p99 from each 201 (the product, its
+// report and its outbox row committed) to its report's completion.
+func benchBurst(b *testing.B, e *env) {
+	var lat []time.Duration
+	var elapsed time.Duration
+	b.ResetTimer()
+	for range b.N {
+		floor := e.maxProductID(b)
+		answered := make(map[int64]time.Time, burstSize)
+		var mu sync.Mutex
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		errs := make(chan error, burstClients)
+		start := time.Now()
+		for range burstClients {
+			wg.Go(func() {
+				for next.Add(1) <= burstSize {
+					id, err := e.createProduct()
+					at := time.Now()
+					if err != nil {
+						errs <- err
+						return
+					}
+					mu.Lock()
+					answered[id] = at
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			b.Fatal(err)
+		}
+		elapsed += e.waitCompleted(b, floor).Sub(start)
+		b.StopTimer()
+		lat = append(lat, e.toCompleted(b, floor, answered)...)
+		b.StartTimer()
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(b.N*burstSize)/elapsed.Seconds(), "reports/s")
+	b.ReportMetric(percentileMS(lat, 0.50), "p50-ms")
+	b.ReportMetric(percentileMS(lat, 0.99), "p99-ms")
+}
+
+// toCompleted returns, for each product after floor that answered holds,
+// the time from its 201 to its report's completion as PostgreSQL stamped
+// it, sorted.
+func (e *env) toCompleted(b *testing.B, floor int64, answered map[int64]time.Time) []time.Duration {
+	b.Helper()
 	rows, err := e.db.Query(context.Background(),
 		`SELECT product_id, finished_at FROM reports WHERE product_id > $1`, floor)
 	if err != nil {
@@ -255,15 +333,19 @@ func benchLatency(b *testing.B, e *env) {
 			lat = append(lat, max(finished.Sub(at), 0))
 		}
 	}
+	if err := rows.Err(); err != nil {
+		b.Fatal(err)
+	}
 	if len(lat) == 0 {
 		b.Fatal("no latencies measured")
 	}
 	slices.Sort(lat)
-	pct := func(p float64) float64 {
-		return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000
-	}
-	b.ReportMetric(pct(0.50), "p50-ms")
-	b.ReportMetric(pct(0.99), "p99-ms")
+	return lat
+}
+
+// percentileMS returns the p-quantile of the sorted lat in milliseconds.
+func percentileMS(lat []time.Duration, p float64) float64 {
+	return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000
 }
 
 // benchDrain measures the job side alone: b.N products are created while no
