@@ -1,6 +1,7 @@
 package domain_test
 
 import (
+	"math"
 	"math/big"
 	"regexp"
 	"strings"
@@ -58,6 +59,8 @@ func TestPriceString(t *testing.T) {
 		{1999, "19.99"},
 		{100000, "1000.00"},
 		{-150, "-1.50"},
+		{-7, "-0.07"},
+		{math.MinInt64, "-92233720368547758.08"},
 		{domain.MaxPrice, "9999999999.99"},
 	}
 	for _, tc := range cases {
