@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"time"
 
@@ -43,13 +44,27 @@ type CreatedProduct struct {
 	Replayed bool
 }
 
-// CreateProduct inserts a product, its first report and that report's job
-// in one transaction, so a committed product always gets its job and a
-// rolled-back one never does.
+// CreateProduct inserts a product and its first report (the report row is
+// its job's outbox row) atomically, so a committed product always gets its
+// job and a rolled-back one never does: in one statement when the store
+// offers it (domain.ProductReportCreator) and no Idempotency-Key must be
+// recorded with them, else in one transaction.
 func (c *Catalog) CreateProduct(ctx context.Context, in CreateProduct) (CreatedProduct, error) {
 	fields := in.Fields.Normalize()
 	if err := fields.Validate(); err != nil {
 		return CreatedProduct{}, err
+	}
+	if in.IdempotencyKey == "" {
+		if creator, ok := c.store.(domain.ProductReportCreator); ok {
+			// One statement instead of a transaction of two.
+			p, _, err := creator.CreateProductWithReport(ctx, fields, in.RequestedBy, in.RequestID)
+			if !errors.Is(err, errors.ErrUnsupported) {
+				if err != nil {
+					return CreatedProduct{}, fmt.Errorf("create product: %w", err)
+				}
+				return CreatedProduct{Product: p}, nil
+			}
+		}
 	}
 	var fingerprint string
 	if in.IdempotencyKey != "" {

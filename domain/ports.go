@@ -68,6 +68,16 @@ type ReportFinisher interface {
 	Run(ctx context.Context, id, productID int64) (Report, error)
 }
 
+// ProductReportCreator is a Store that can insert a product and its first
+// report in one step that commits both or neither: what Products().Create
+// followed by Reports().Create does in one transaction, with the same
+// errors, in one round trip and no transaction around it. A store that
+// cannot do it for the store it wraps returns errors.ErrUnsupported, and the
+// use case takes the transaction.
+type ProductReportCreator interface {
+	CreateProductWithReport(ctx context.Context, f ProductFields, requestedBy, requestID string) (Product, Report, error)
+}
+
 // Outbox holds jobs written in the same transaction as the data they are
 // about, until a relay hands them to the queue.
 type Outbox interface {

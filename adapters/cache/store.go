@@ -2,6 +2,7 @@ package cache
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -28,7 +29,10 @@ type Store struct {
 	recent recentLoads
 }
 
-var _ domain.Store = (*Store)(nil)
+var (
+	_ domain.Store                = (*Store)(nil)
+	_ domain.ProductReportCreator = (*Store)(nil)
+)
 
 // NewStore decorates inner with the cache behind guard; entries live for
 // ttl (0: the Guard's TTL) plus jitter.
@@ -71,6 +75,19 @@ func (s *Store) InTx(ctx context.Context, fn func(tx domain.Store) error) error 
 		return err
 	}
 	return s.guard.Invalidate(ctx, rec.deps())
+}
+
+// CreateProductWithReport passes the creation to the inner store, when it
+// can make a product and its report in one step, and invalidates what a
+// product's creation retires, as Products().Create does. Otherwise it
+// returns errors.ErrUnsupported, having done nothing.
+func (s *Store) CreateProductWithReport(ctx context.Context, f domain.ProductFields, requestedBy, requestID string) (domain.Product, domain.Report, error) {
+	creator, ok := s.inner.(domain.ProductReportCreator)
+	if !ok {
+		return domain.Product{}, domain.Report{}, errors.ErrUnsupported
+	}
+	p, r, err := creator.CreateProductWithReport(ctx, f, requestedBy, requestID)
+	return p, r, invalidated(ctx, s.guard.Invalidate, productWritten(p.ID), err)
 }
 
 // recorder collects the generations a transaction's writes retire.

@@ -10,7 +10,10 @@ import (
 	"github.com/etalase/etalase/domain"
 )
 
-var _ domain.Store = (*Store)(nil)
+var (
+	_ domain.Store                = (*Store)(nil)
+	_ domain.ProductReportCreator = (*Store)(nil)
+)
 
 // errTxDone is returned by a transaction's Store used after InTx returned.
 var errTxDone = errors.New("memory: the transaction has already ended")
@@ -110,6 +113,27 @@ func (s *Store) Outbox() domain.Outbox { return outbox{s} }
 
 // Idempotency returns the idempotency store.
 func (s *Store) Idempotency() domain.IdempotencyStore { return idempotency{s} }
+
+// CreateProductWithReport makes a product and its first report in one
+// transaction, as the PostgreSQL store does in one statement.
+func (s *Store) CreateProductWithReport(ctx context.Context, f domain.ProductFields, requestedBy, requestID string) (domain.Product, domain.Report, error) {
+	var (
+		p   domain.Product
+		rep domain.Report
+	)
+	err := s.InTx(ctx, func(tx domain.Store) error {
+		var err error
+		if p, err = tx.Products().Create(ctx, f); err != nil {
+			return err
+		}
+		rep, err = tx.Reports().Create(ctx, p.ID, requestedBy, requestID)
+		return err
+	})
+	if err != nil {
+		return domain.Product{}, domain.Report{}, err
+	}
+	return p, rep, nil
+}
 
 // Ping always succeeds: memory is always reachable.
 func (s *Store) Ping(ctx context.Context) error { return ctx.Err() }

@@ -62,9 +62,14 @@ type reportResultRow struct {
 
 func scanReport(row pgx.Row) (reportRow, error) {
 	var r reportRow
-	err := row.Scan(&r.ID, &r.ProductID, &r.Status, &r.RequestedBy, &r.RequestID, &r.Attempts, &r.Error,
-		&r.CreatedAt, &r.StartedAt, &r.FinishedAt, &r.Result)
+	err := row.Scan(r.dest()...)
 	return r, err
+}
+
+// dest is where a row of reportColumns scans to.
+func (r *reportRow) dest() []any {
+	return []any{&r.ID, &r.ProductID, &r.Status, &r.RequestedBy, &r.RequestID, &r.Attempts, &r.Error,
+		&r.CreatedAt, &r.StartedAt, &r.FinishedAt, &r.Result}
 }
 
 func (r reportRow) toDomain() (domain.Report, error) {

@@ -83,7 +83,10 @@ type Store struct {
 	inTx bool
 }
 
-var _ domain.Store = (*Store)(nil)
+var (
+	_ domain.Store                = (*Store)(nil)
+	_ domain.ProductReportCreator = (*Store)(nil)
+)
 
 // NewStore returns a store whose calls each commit on their own.
 func NewStore(pool *pgxpool.Pool) *Store {

@@ -25,6 +25,16 @@ func (s *countingStore) Categories() domain.CategoryRepository {
 	return &countingCategories{CategoryRepository: s.Store.Categories(), s: s}
 }
 
+// CreateProductWithReport passes through, so the cache decorator over a
+// counting store keeps the one-statement creation of the store it counts.
+func (s *countingStore) CreateProductWithReport(ctx context.Context, f domain.ProductFields, requestedBy, requestID string) (domain.Product, domain.Report, error) {
+	creator, ok := s.Store.(domain.ProductReportCreator)
+	if !ok {
+		return domain.Product{}, domain.Report{}, errors.ErrUnsupported
+	}
+	return creator.CreateProductWithReport(ctx, f, requestedBy, requestID)
+}
+
 func (s *countingStore) InTx(ctx context.Context, fn func(tx domain.Store) error) error {
 	return s.Store.InTx(ctx, func(tx domain.Store) error {
 		return fn(&countingStore{Store: tx})

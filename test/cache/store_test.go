@@ -153,6 +153,32 @@ func TestWritesRetireItemsAndLists(t *testing.T) {
 	}
 }
 
+// TestCreationWithItsReportRetiresLists warms the list, creates a product
+// with its report in one step through the cached store, and checks that
+// the list shows it at once.
+func TestCreationWithItsReportRetiresLists(t *testing.T) {
+	t.Parallel()
+	f := newMemFixture(t)
+	cat, _ := seed(t, f.store, 2)
+	for range 2 {
+		firstPage(t, f.store)
+	}
+	if got := f.inner.productLists.Load(); got != 1 {
+		t.Fatalf("warming listed the store %d times, want 1 (the second from the cache)", got)
+	}
+	p, r, err := f.store.CreateProductWithReport(context.Background(),
+		domain.ProductFields{Name: "new", Price: 100, Stock: 1, CategoryID: cat.ID}, "writer", "")
+	if err != nil {
+		t.Fatalf("create with report: %v", err)
+	}
+	if r.ProductID != p.ID || r.Status != domain.ReportQueued {
+		t.Errorf("report %+v, want queued for product %d", r, p.ID)
+	}
+	if _, ok := find(firstPage(t, f.store), p.ID); !ok {
+		t.Errorf("the list does not show product %d created with its report", p.ID)
+	}
+}
+
 // TestTransactionsNeverFillAndRollbacksRetireNothing checks the two halves
 // of the transaction rule.
 func TestTransactionsNeverFillAndRollbacksRetireNothing(t *testing.T) {

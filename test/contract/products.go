@@ -1,6 +1,7 @@
 package contract
 
 import (
+	"strconv"
 	"strings"
 	"time"
 
@@ -117,6 +118,59 @@ func testProductUnknownCategory(f *fixture) {
 		t.Fatalf("Get(%d): %v", p.ID, err)
 	}
 	checkProduct(t, "product after a refused update", got, p)
+}
+
+// testProductWithReport: a store that offers domain.ProductReportCreator
+// makes a product and its queued report at once, the report's job waiting
+// for the relay, with Create's errors; a refused creation makes neither.
+func testProductWithReport(f *fixture) {
+	t := f.t
+	creator, ok := f.s.(domain.ProductReportCreator)
+	if !ok {
+		t.Skip("the store does not offer domain.ProductReportCreator")
+	}
+	c := f.category("maps")
+	in := fields(c.ID, "atlas", 1999, 3)
+	in.SKU = ptr("M-1")
+	p, r, err := creator.CreateProductWithReport(f.ctx, in, "writer", "request-1")
+	if err != nil {
+		t.Fatalf("CreateProductWithReport: %v", err)
+	}
+	got, err := f.s.Products().Get(f.ctx, p.ID)
+	if err != nil {
+		t.Fatalf("Get(%d): %v", p.ID, err)
+	}
+	checkProduct(t, "product created with its report", got, p)
+	if p.Name != "atlas" || p.Price != 1999 || p.Stock != 3 || p.CategoryName != "maps" {
+		t.Errorf("created %+v, want atlas at 1999 with 3 in stock in maps", p)
+	}
+	rep, err := f.s.Reports().Get(f.ctx, r.ID)
+	if err != nil {
+		t.Fatalf("Get of the report: %v", err)
+	}
+	if rep.ProductID != p.ID || rep.Status != domain.ReportQueued || rep.RequestedBy != "writer" ||
+		rep.RequestID != "request-1" || rep.Attempts != 0 || rep.ID != r.ID {
+		t.Errorf("report %+v (returned %+v), want queued for product %d by writer for request-1", rep, r, p.ID)
+	}
+	if offered := f.relay(10, 1); offered[0].ID != "report-"+strconv.FormatInt(r.ID, 10) {
+		t.Errorf("the relay offered %+v, want the report's job", offered)
+	}
+
+	// Refused as Create refuses, and nothing is made.
+	dup := fields(c.ID, "another atlas", 2500, 1)
+	dup.SKU = ptr("M-1")
+	_, _, err = creator.CreateProductWithReport(f.ctx, dup, "writer", "")
+	wantKind(t, "CreateProductWithReport with a taken sku", err, domain.KindConflict, "sku")
+	_, _, err = creator.CreateProductWithReport(f.ctx, fields(c.ID+1000, "ghost", 100, 1), "writer", "")
+	wantKind(t, "CreateProductWithReport with a missing category", err, domain.KindInvalid, "categoryId")
+	f.backlog(0)
+	page, err := f.s.Products().List(f.ctx, domain.ProductQuery{Limit: 10, Sort: domain.Sort{Field: domain.SortByID}})
+	if err != nil {
+		t.Fatalf("List: %v", err)
+	}
+	if len(page.Items) != 1 {
+		t.Errorf("%d products after two refused creations, want the one made", len(page.Items))
+	}
 }
 
 func testProductUpdate(f *fixture) {

@@ -39,6 +39,7 @@ func RunStore(t *testing.T, newStore func(t *testing.T) domain.Store) {
 		{"product create and get", testProductCreateGet},
 		{"product sku is unique", testProductSKUUnique},
 		{"product needs an existing category", testProductUnknownCategory},
+		{"product created with its report in one step", testProductWithReport},
 		{"product update", testProductUpdate},
 		{"product delete", testProductDelete},
 		{"product shows its category's current name", testProductCategoryName},
