@@ -28,6 +28,7 @@ const (
 	reportsAll     = "BenchmarkReportsAll"
 	reportsWorkers = "BenchmarkReports/burst"
 	commitCeiling  = "BenchmarkCommitCeiling"
+	stmtCeiling    = "BenchmarkStatementCeiling"
 	uncachedGet    = "BenchmarkCatalog/get-by-id"
 	apiMemory      = "BenchmarkAPIMemory"
 )
@@ -93,6 +94,8 @@ func Summarise(run *Run, w io.Writer) error {
 		row("  "+v.label, count(rps), millis(p50), millis(s.metric(v.name, "p99-ms")), ratio(rps, tpcb),
 			goal(rps >= reportsGoal && p50 <= reportsP50GoalMS, rps, fmt.Sprintf(">= %d/s, p50 <= %g ms", reportsGoal, reportsP50GoalMS)))
 	}
+	stmts := s.metric(stmtCeiling, "reports/s")
+	row("  its statements alone, in-process", count(stmts), "", "", ratio(stmts, tpcb), "")
 	row("  pgbench TPC-B (commit ceiling)", count(tpcb)+" tps", "", "", "1.00", "")
 	row("", "", "", "", "", "")
 

@@ -200,32 +200,37 @@ func (e *env) maxProductID(b *testing.B) int64 {
 	return id
 }
 
-// benchThroughput creates b.N products from many clients as fast as the API
-// takes them and measures until the last of their reports is completed.
-func benchThroughput(b *testing.B, e *env) {
-	floor := e.maxProductID(b)
+// createFrom runs create total times from clients goroutines at once and
+// fails the benchmark with the first error.
+func createFrom(b *testing.B, clients, total int, create func() error) {
+	b.Helper()
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	errs := make(chan error, clients)
-	b.ResetTimer()
-	start := time.Now()
-	for c := 0; c < clients; c++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for next.Add(1) <= int64(b.N) {
-				if _, err := e.createProduct(); err != nil {
+	for range clients {
+		wg.Go(func() {
+			for next.Add(1) <= int64(total) {
+				if err := create(); err != nil {
 					errs <- err
 					return
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	close(errs)
 	for err := range errs {
 		b.Fatal(err)
 	}
+}
+
+// benchThroughput creates b.N products from many clients as fast as the API
+// takes them and measures until the last of their reports is completed.
+func benchThroughput(b *testing.B, e *env) {
+	floor := e.maxProductID(b)
+	b.ResetTimer()
+	start := time.Now()
+	createFrom(b, clients, b.N, func() error { _, err := e.createProduct(); return err })
 	posted := time.Now()
 	done := e.waitCompleted(b, floor)
 	b.StopTimer()
@@ -281,30 +286,18 @@ func benchBurst(b *testing.B, e *env) {
 		floor := e.maxProductID(b)
 		answered := make(map[int64]time.Time, burstSize)
 		var mu sync.Mutex
-		var next atomic.Int64
-		var wg sync.WaitGroup
-		errs := make(chan error, burstClients)
 		start := time.Now()
-		for range burstClients {
-			wg.Go(func() {
-				for next.Add(1) <= burstSize {
-					id, err := e.createProduct()
-					at := time.Now()
-					if err != nil {
-						errs <- err
-						return
-					}
-					mu.Lock()
-					answered[id] = at
-					mu.Unlock()
-				}
-			})
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			b.Fatal(err)
-		}
+		createFrom(b, burstClients, burstSize, func() error {
+			id, err := e.createProduct()
+			at := time.Now()
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			answered[id] = at
+			mu.Unlock()
+			return nil
+		})
 		elapsed += e.waitCompleted(b, floor).Sub(start)
 		b.StopTimer()
 		lat = append(lat, e.toCompleted(b, floor, answered)...)
@@ -367,21 +360,7 @@ func benchDrain(b *testing.B, e *env) {
 		}
 	}
 	floor := e.maxProductID(b)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for c := 0; c < clients; c++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for next.Add(1) <= int64(b.N) {
-				if _, err := e.createProduct(); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	createFrom(b, clients, b.N, func() error { _, err := e.createProduct(); return err })
 	b.StartTimer()
 	start := time.Now()
 	e.startWorkers()
