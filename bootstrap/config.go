@@ -21,7 +21,7 @@ const (
 	DefaultDatabaseURL       = "postgres://postgres@127.0.0.1:5432/etalase?sslmode=disable"
 	DefaultRedisURL          = "redis://127.0.0.1:6379/0"
 	DefaultCacheLocalEntries = 10_000
-	DefaultCacheLocalBytes   = 16 << 20
+	DefaultCacheLocalBytes   = 8 << 20
 )
 
 // defaultWorkerConcurrency is WORKER_CONCURRENCY when unset. A job that

@@ -37,7 +37,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		{"CacheTTL", c.CacheTTL, 60 * time.Second},
 		{"CacheEnabled", c.CacheEnabled, true},
 		{"CacheLocalEntries", c.CacheLocalEntries, 10_000},
-		{"CacheLocalBytes", c.CacheLocalBytes, 16 << 20},
+		{"CacheLocalBytes", c.CacheLocalBytes, 8 << 20},
 		{"CacheLocalWindow", c.CacheLocalWindow, 10 * time.Millisecond},
 		{"ReportDelay", c.ReportDelay, 5 * time.Second},
 		{"WorkerConcurrency", c.WorkerConcurrency, 10},

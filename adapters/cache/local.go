@@ -84,7 +84,7 @@ type LocalConfig struct {
 // The local tier's defaults.
 const (
 	DefaultLocalEntries       = 10_000
-	DefaultLocalBytes   int64 = 16 << 20
+	DefaultLocalBytes   int64 = 8 << 20
 	DefaultLocalWindow        = 10 * time.Millisecond
 )
 
