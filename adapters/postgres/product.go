@@ -89,12 +89,17 @@ func (r *ProductRepo) Get(ctx context.Context, id int64) (domain.Product, error)
 	return row.toDomain(), nil
 }
 
+// insertProduct inserts a product from productFieldsArgs ($1 to $6) and
+// returns its row: Create and CreateProductWithReport join it to its
+// category.
+const insertProduct = `INSERT INTO products (sku, name, description, price_cents, stock, category_id)
+			VALUES ($1, $2, $3, $4, $5, $6)
+			RETURNING *`
+
 // Create inserts a product at version 1.
 func (r *ProductRepo) Create(ctx context.Context, f domain.ProductFields) (domain.Product, error) {
 	const q = `WITH p AS (
-			INSERT INTO products (sku, name, description, price_cents, stock, category_id)
-			VALUES ($1, $2, $3, $4, $5, $6)
-			RETURNING *)
+			` + insertProduct + `)
 		SELECT ` + productColumns + `
 		FROM p JOIN categories c ON c.id = p.category_id`
 	row, err := scanProduct(r.db.QueryRow(ctx, q, productFieldsArgs(f)...))
@@ -111,9 +116,7 @@ func (r *ProductRepo) Create(ctx context.Context, f domain.ProductFields) (domai
 // the row just inserted.
 func (s *Store) CreateProductWithReport(ctx context.Context, f domain.ProductFields, requestedBy, requestID string) (domain.Product, domain.Report, error) {
 	const q = `WITH p AS (
-			INSERT INTO products (sku, name, description, price_cents, stock, category_id)
-			VALUES ($1, $2, $3, $4, $5, $6)
-			RETURNING *),
+			` + insertProduct + `),
 		r AS (
 			INSERT INTO reports (product_id, requested_by, request_id)
 			SELECT id, $7, nullif($8, '') FROM p
