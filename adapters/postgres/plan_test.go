@@ -1,9 +1,12 @@
 package postgres_test
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/etalase/etalase/adapters/postgres"
 	"github.com/etalase/etalase/domain"
@@ -15,6 +18,8 @@ type planNode struct {
 	NodeType     string     `json:"Node Type"`
 	RelationName string     `json:"Relation Name"`
 	IndexName    string     `json:"Index Name"`
+	HeapFetches  int        `json:"Heap Fetches"` // EXPLAIN ANALYZE only
+	ActualRows   int        `json:"Actual Rows"`  // EXPLAIN ANALYZE only
 	Plans        []planNode `json:"Plans"`
 }
 
@@ -24,6 +29,23 @@ func (n planNode) walk(fn func(planNode)) {
 	for _, c := range n.Plans {
 		c.walk(fn)
 	}
+}
+
+// explain returns the plan of sql run with EXPLAIN (options), which must
+// include FORMAT JSON.
+func explain(ctx context.Context, t *testing.T, pool *pgxpool.Pool, options, sql string, args ...any) planNode {
+	t.Helper()
+	var raw []byte
+	if err := pool.QueryRow(ctx, "EXPLAIN ("+options+") "+sql, args...).Scan(&raw); err != nil {
+		t.Fatalf("explain: %v", err)
+	}
+	var plans []struct {
+		Plan planNode `json:"Plan"`
+	}
+	if err := json.Unmarshal(raw, &plans); err != nil || len(plans) != 1 {
+		t.Fatalf("decode plan: %v", err)
+	}
+	return plans[0].Plan
 }
 
 // TestKeysetPlansUseIndexes fills 10k products and checks that a deep page
@@ -78,19 +100,9 @@ func TestKeysetPlansUseIndexes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var raw []byte
-			if err := pool.QueryRow(ctx, "EXPLAIN (FORMAT JSON) "+sql, args...).Scan(&raw); err != nil {
-				t.Fatalf("explain: %v", err)
-			}
-			var plans []struct {
-				Plan planNode `json:"Plan"`
-			}
-			if err := json.Unmarshal(raw, &plans); err != nil || len(plans) != 1 {
-				t.Fatalf("decode plan: %v", err)
-			}
 			var nodes []string
 			usesIndex := false
-			plans[0].Plan.walk(func(n planNode) {
+			explain(ctx, t, pool, "FORMAT JSON", sql, args...).walk(func(n planNode) {
 				nodes = append(nodes, n.NodeType+" "+n.RelationName+" "+n.IndexName)
 				if n.NodeType == "Sort" || n.NodeType == "Incremental Sort" ||
 					(n.NodeType == "Seq Scan" && n.RelationName == "products") {
@@ -104,5 +116,47 @@ func TestKeysetPlansUseIndexes(t *testing.T) {
 				t.Errorf("sort %s category %d: products are not read through an index: %v", sortText, cat, nodes)
 			}
 		}
+	}
+}
+
+// TestReportSummaryReadsOnlyTheIndex checks that a report's category
+// figures come from an index-only scan of the category, not from one heap
+// page per product: the summary runs once per report, and the category's
+// products are spread over the whole table.
+func TestReportSummaryReadsOnlyTheIndex(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t)
+	pool := pgtest.NewStore(t).Pool()
+	const fill = `
+		INSERT INTO categories (name) SELECT 'category ' || g FROM generate_series(1, 20) g;
+		INSERT INTO products (sku, name, price_cents, stock, category_id)
+		SELECT 'SKU-' || g, 'product ' || g, (g * 7919) % 100000, g % 50, (SELECT min(id) FROM categories) + g % 20
+		FROM generate_series(1, 10000) g`
+	if _, err := pool.Exec(ctx, fill); err != nil {
+		t.Fatalf("fill: %v", err)
+	}
+	// As autovacuum leaves an insert-mostly table: its pages all-visible.
+	if _, err := pool.Exec(ctx, `VACUUM ANALYZE products`); err != nil {
+		t.Fatalf("vacuum: %v", err)
+	}
+	var productID int64
+	if err := pool.QueryRow(ctx, `SELECT id FROM products ORDER BY id OFFSET 5000 LIMIT 1`).Scan(&productID); err != nil {
+		t.Fatalf("product: %v", err)
+	}
+	var nodes []string
+	categoryScans := 0
+	explain(ctx, t, pool, "ANALYZE, FORMAT JSON", postgres.ReportSummaryQuery, productID).walk(func(n planNode) {
+		nodes = append(nodes, n.NodeType+" "+n.RelationName+" "+n.IndexName)
+		if n.RelationName != "products" || n.IndexName == "products_pkey" {
+			return
+		}
+		categoryScans++
+		if n.NodeType != "Index Only Scan" || n.HeapFetches != 0 || n.ActualRows != 500 {
+			t.Errorf("the category is read by %s on %q with %d heap fetches, %d rows; want an index-only scan of its 500 products without any",
+				n.NodeType, n.IndexName, n.HeapFetches, n.ActualRows)
+		}
+	})
+	if categoryScans != 1 {
+		t.Errorf("want one scan of the category, plan: %v", nodes)
 	}
 }

@@ -250,20 +250,23 @@ func (r *ReportRepo) Start(ctx context.Context, id int64) (domain.Report, error)
 
 // reportSummary selects the summary of product $1 a report stores, as one
 // row (none when the product does not exist): its stock value, its price
-// rank within its category (1 = most expensive, ties share a rank), and the
-// size and stock value of that category. Sums are numeric.
-const reportSummary = `SELECT s.id, s.sku, s.name, s.category_id, c.name AS category_name, s.price_cents, s.stock,
-			s.price_cents::numeric * s.stock AS stock_value, s.price_rank, s.category_size, s.category_value
-		FROM (
-			SELECT p.id, p.sku, p.name, p.category_id, p.price_cents, p.stock,
-				rank() OVER (ORDER BY p.price_cents DESC) AS price_rank,
-				count(*) OVER () AS category_size,
-				sum(p.price_cents::numeric * p.stock) OVER () AS category_value
+// rank within its category (1 = most expensive, ties share a rank: 1 + how
+// many cost more), and the size and stock value of that category. Sums are
+// numeric. The category's figures are one aggregate over an index-only
+// scan of products_category_price_stock_idx (migration 00005), which holds
+// every column they need, rather than a window over the category's rows.
+const reportSummary = `SELECT t.id, t.sku, t.name, t.category_id, c.name AS category_name, t.price_cents, t.stock,
+			t.price_cents::numeric * t.stock AS stock_value, a.price_rank, a.category_size, a.category_value
+		FROM products t
+		JOIN categories c ON c.id = t.category_id
+		CROSS JOIN LATERAL (
+			SELECT count(*) FILTER (WHERE p.price_cents > t.price_cents) + 1 AS price_rank,
+				count(*) AS category_size,
+				sum(p.price_cents::numeric * p.stock) AS category_value
 			FROM products p
-			WHERE p.category_id = (SELECT category_id FROM products WHERE id = $1)
-		) s
-		JOIN categories c ON c.id = s.category_id
-		WHERE s.id = $1`
+			WHERE p.category_id = t.category_id
+		) a
+		WHERE t.id = $1`
 
 // Compute summarizes product productID as it is now, in one statement: its
 // stock value, its price rank within its category (1 = most expensive, ties
