@@ -11,8 +11,9 @@ import (
 	"github.com/etalase/etalase/domain"
 )
 
-// NotifyChannel is the channel an insert into the outbox notifies, so a
-// relay that LISTENs on it wakes at once instead of at its next poll.
+// NotifyChannel is the channel notified after a commit that queued a job
+// (a report, an outbox row), so a relay that LISTENs on it wakes at once
+// instead of at its next poll.
 const NotifyChannel = "etalase_outbox"
 
 // sentRetention is how long a sent job stays in the outbox, for operators
@@ -25,7 +26,8 @@ const pruneBatch = 500
 // Outbox keeps jobs in table outbox until a relay has handed them to the
 // queue.
 type Outbox struct {
-	db querier
+	db     querier
+	queued func() // wakes the relays once the new job commits
 }
 
 var (
@@ -56,6 +58,7 @@ func (o *Outbox) Add(ctx context.Context, job domain.Job) error {
 	if _, err := o.db.Exec(ctx, q, job.ID, job.Type, job.Queue, payload); err != nil {
 		return mapError("postgres: add to outbox", err)
 	}
+	o.queued()
 	return nil
 }
 

@@ -131,6 +131,7 @@ func (s *Store) CreateProductWithReport(ctx context.Context, f domain.ProductFie
 	if err := s.db.QueryRow(ctx, q, args...).Scan(append(p.dest(), rep.dest()...)...); err != nil {
 		return domain.Product{}, domain.Report{}, productWriteError("postgres: create product", err)
 	}
+	s.jobQueued()
 	report, err := rep.toDomain()
 	if err != nil {
 		return domain.Product{}, domain.Report{}, err

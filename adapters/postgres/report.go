@@ -16,7 +16,8 @@ import (
 // ReportRepo stores reports in table reports and computes their results
 // from products and categories.
 type ReportRepo struct {
-	db querier
+	db     querier
+	queued func() // wakes the relays once a new report commits
 }
 
 var (
@@ -169,6 +170,7 @@ func (r *ReportRepo) Create(ctx context.Context, productID int64, requestedBy, r
 	if err != nil {
 		return domain.Report{}, mapError("postgres: create report", err)
 	}
+	r.queued()
 	return rep, nil
 }
 

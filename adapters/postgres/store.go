@@ -81,6 +81,11 @@ type Store struct {
 	pool *pgxpool.Pool
 	db   querier
 	inTx bool
+	// relays wakes the relays after a commit that queued a job; inside a
+	// transaction queued records that one did, for InTx to wake them once
+	// the outermost transaction commits.
+	relays *relayWaker
+	queued *bool
 }
 
 var (
@@ -90,7 +95,7 @@ var (
 
 // NewStore returns a store whose calls each commit on their own.
 func NewStore(pool *pgxpool.Pool) *Store {
-	return &Store{pool: pool, db: pool}
+	return &Store{pool: pool, db: pool, relays: &relayWaker{pool: pool}}
 }
 
 // Pool returns the pool the store runs on, for callers that need a
@@ -104,10 +109,23 @@ func (s *Store) Products() domain.ProductRepository { return &ProductRepo{db: s.
 func (s *Store) Categories() domain.CategoryRepository { return &CategoryRepo{db: s.db} }
 
 // Reports returns the report repository bound to this store's connection.
-func (s *Store) Reports() domain.ReportRepository { return &ReportRepo{db: s.db} }
+func (s *Store) Reports() domain.ReportRepository {
+	return &ReportRepo{db: s.db, queued: s.jobQueued}
+}
 
 // Outbox returns the outbox bound to this store's connection.
-func (s *Store) Outbox() domain.Outbox { return &Outbox{db: s.db} }
+func (s *Store) Outbox() domain.Outbox { return &Outbox{db: s.db, queued: s.jobQueued} }
+
+// jobQueued is called after a statement that queued a job (a report, an
+// outbox row) succeeded: outside a transaction it has committed and the
+// relays are woken now; inside one they are woken when it commits.
+func (s *Store) jobQueued() {
+	if s.queued != nil {
+		*s.queued = true
+		return
+	}
+	s.relays.wake()
+}
 
 // Idempotency returns the idempotency store bound to this store's connection.
 func (s *Store) Idempotency() domain.IdempotencyStore {
@@ -117,12 +135,19 @@ func (s *Store) Idempotency() domain.IdempotencyStore {
 // InTx runs fn in a transaction that commits when fn returns nil and rolls
 // back otherwise. Inside a transaction it nests with a savepoint.
 func (s *Store) InTx(ctx context.Context, fn func(tx domain.Store) error) error {
+	queued, outermost := s.queued, s.queued == nil
+	if outermost {
+		queued = new(bool)
+	}
 	var fnErr error
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		fnErr = fn(&Store{pool: s.pool, db: tx, inTx: true})
+		fnErr = fn(&Store{pool: s.pool, db: tx, inTx: true, relays: s.relays, queued: queued})
 		return fnErr
 	})
 	if err == nil {
+		if outermost && *queued {
+			s.relays.wake()
+		}
 		return nil
 	}
 	if fnErr != nil {

@@ -31,6 +31,39 @@ func RunOutboxWakeups(t *testing.T, newPair func(t *testing.T) (domain.Store, do
 		}
 		w.waitFor(t, "a wake-up after a job added outside a transaction", 3)
 	})
+	t.Run("wakes after committed reports", func(t *testing.T) {
+		store, wakeups := newPair(t)
+		ctx := context.Background()
+		cat, err := store.Categories().Create(ctx, domain.CategoryFields{Name: "books"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := store.Products().Create(ctx, fields(cat.ID, "atlas", 100, 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := watchWakeups(t, wakeups)
+		w.waitFor(t, "the first wake-up, once the subscription is live", 1)
+		if _, err := store.Reports().Create(ctx, p.ID, "tester", ""); err != nil {
+			t.Fatal(err)
+		}
+		w.waitFor(t, "a wake-up after a report requested outside a transaction", 2)
+		if err := store.InTx(ctx, func(tx domain.Store) error {
+			_, err := tx.Reports().Create(ctx, p.ID, "tester", "")
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		w.waitFor(t, "a wake-up after a transaction requested a report", 3)
+		creator, ok := store.(domain.ProductReportCreator)
+		if !ok {
+			return
+		}
+		if _, _, err := creator.CreateProductWithReport(ctx, fields(cat.ID, "globe", 200, 1), "tester", ""); err != nil {
+			t.Fatal(err)
+		}
+		w.waitFor(t, "a wake-up after a product was created with its report", 4)
+	})
 	t.Run("wakes every wakeWatcher", func(t *testing.T) {
 		store, wakeups := newPair(t)
 		a, b := watchWakeups(t, wakeups), watchWakeups(t, wakeups)
