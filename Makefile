@@ -67,7 +67,7 @@ bench:
 # COMPARE_BENCH are the benchmarks bench-compare's table reads. Only whole
 # top-level benchmarks: a pattern with a /sub part would run a benchmark
 # without sub-benchmarks (BenchmarkAPIMemory) once and print nothing.
-COMPARE_BENCH ?= ^(BenchmarkCache|BenchmarkPatch|BenchmarkAPIMemory|BenchmarkCatalog|BenchmarkReports|BenchmarkReportsAll|BenchmarkCommitCeiling|BenchmarkStatementCeiling)$$
+COMPARE_BENCH ?= ^(BenchmarkCache|BenchmarkPatch|BenchmarkAPIMemory|BenchmarkCatalog|BenchmarkReports|BenchmarkReportsAll|BenchmarkReportsAllPaced|BenchmarkCommitCeiling|BenchmarkStatementCeiling)$$
 
 ## bench-compare: from one run, one table: cached GET /products/{id} (default, local tier off, cache off, bare fiber),
 ## PATCH with the tier on and off, reports/s (etalase all and api + 2 workers) against pgbench TPC-B,

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -35,6 +36,8 @@ ok  	github.com/etalase/etalase/test/bench/catalog	120.0s
 pkg: github.com/etalase/etalase/test/bench/jobs
 BenchmarkReports/burst-2            	       1	4000000000 ns/op	        12.50 p50-ms	        40.00 p99-ms	      1500 reports/s
 BenchmarkReportsAll-2               	       1	5000000000 ns/op	        18.00 p50-ms	        60.00 p99-ms	      2100 reports/s
+BenchmarkReportsAllPaced/1000-per-s-2         	       1	3039957976 ns/op	        12.50 p50-ms	       107.2 p99-ms	       992.6 reports/s	      1000 sent/s
+BenchmarkReportsAllPaced/2000-per-s-2         	       1	4470363287 ns/op	      1629 p50-ms	      1962 p99-ms	      1349 reports/s	      1999 sent/s
 BenchmarkCommitCeiling-2            	       1	10000000000 ns/op	      6000 tpcb-tps
 BenchmarkStatementCeiling-2         	       1	2000000000 ns/op	      3000 reports/s
 PASS
@@ -135,6 +138,9 @@ func TestSummaryOfACompleteRun(t *testing.T) {
 		// 2,100 reports/s of 6,000 TPC-B tps; the workers miss 2,000/s.
 		"2,100", "0.35", "meets >= 2000/s", "1,500", "0.25", "MISSES >= 2000/s",
 		"6,000 tps",
+		// Paced: 993 of 1,000/s at p50 12.5 ms; 1,349 of 1,999/s misses.
+		"1,000 creations/s", "993", "12.50 ms", "107.20 ms",
+		"2,000 creations/s", "1,349", "1.63 s", "1,999", "MISSES keeps up with 2000/s, p50 <= 20 ms",
 		// The pipeline's statements alone: 3,000 reports/s, half of TPC-B.
 		"its statements alone", "3,000", "0.50",
 		// 18,000 of 60,000.
@@ -206,5 +212,38 @@ func TestFormats(t *testing.T) {
 		if tt.got != tt.want {
 			t.Errorf("got %q, want %q", tt.got, tt.want)
 		}
+	}
+}
+
+func TestSummaryPacedGoalNeedsAllThree(t *testing.T) {
+	t.Parallel()
+	const paced = "BenchmarkReportsAllPaced/2000-per-s-2\t1\t3000000000 ns/op\t%s p50-ms\t40 p99-ms\t%s reports/s\t%s sent/s"
+	tests := []struct {
+		name, p50, reports, sent, want string
+	}{
+		{"kept up", "15", "1960", "1999", "meets keeps up"},
+		{"p50 too high", "25", "1960", "1999", "MISSES keeps up"},
+		{"completions fell behind", "15", "1800", "1999", "MISSES keeps up"},
+		{"the client could not send at the rate", "15", "1700", "1700", "MISSES keeps up"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var lines []string
+			for _, l := range strings.Split(sample, "\n") {
+				if strings.HasPrefix(l, "BenchmarkReportsAllPaced/2000") {
+					l = fmt.Sprintf(paced, tt.p50, tt.reports, tt.sent)
+				}
+				lines = append(lines, l)
+			}
+			run, _ := parse(t, strings.Join(lines, "\n"))
+			var out bytes.Buffer
+			if err := Summarise(run, &out); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(out.String(), tt.want) {
+				t.Errorf("want %q in:\n%s", tt.want, out.String())
+			}
+		})
 	}
 }

@@ -26,6 +26,7 @@ const (
 	cacheBest      = "BenchmarkCache/best/"
 	patchBest      = "BenchmarkPatch/best/"
 	reportsAll     = "BenchmarkReportsAll"
+	reportsPaced   = "BenchmarkReportsAllPaced/"
 	reportsWorkers = "BenchmarkReports/burst"
 	commitCeiling  = "BenchmarkCommitCeiling"
 	stmtCeiling    = "BenchmarkStatementCeiling"
@@ -90,13 +91,30 @@ func Summarise(run *Run, w io.Writer) error {
 		{"etalase all, defaults", reportsAll},
 		{"one api, two workers", reportsWorkers},
 	} {
-		rps, p50 := s.metric(v.name, "reports/s"), s.metric(v.name, "p50-ms")
-		row("  "+v.label, count(rps), millis(p50), millis(s.metric(v.name, "p99-ms")), ratio(rps, tpcb),
-			goal(rps >= reportsGoal && p50 <= reportsP50GoalMS, rps, fmt.Sprintf(">= %d/s, p50 <= %g ms", reportsGoal, reportsP50GoalMS)))
+		rps := s.metric(v.name, "reports/s")
+		row("  "+v.label, count(rps), millis(s.metric(v.name, "p50-ms")), millis(s.metric(v.name, "p99-ms")), ratio(rps, tpcb),
+			goal(rps >= reportsGoal, rps, fmt.Sprintf(">= %d/s", reportsGoal)))
 	}
 	stmts := s.metric(stmtCeiling, "reports/s")
 	row("  its statements alone, in-process", count(stmts), "", "", ratio(stmts, tpcb), "")
 	row("  pgbench TPC-B (commit ceiling)", count(tpcb)+" tps", "", "", "1.00", "")
+	row("", "", "", "", "", "")
+
+	// The p50 goal holds while creations arrive at the goal's rate: a
+	// burst queues its reports by design, a shop's traffic arrives paced.
+	row("Reports, etalase all, paced creations", "reports/s", "p50 201->done", "p99 201->done", "sent/s", "")
+	for _, rate := range []int{1000, reportsGoal} {
+		name := fmt.Sprintf("%s%d-per-s", reportsPaced, rate)
+		rps, p50, sent := s.metric(name, "reports/s"), s.metric(name, "p50-ms"), s.metric(name, "sent/s")
+		verdict := ""
+		if rate == reportsGoal {
+			// Kept up: completions within 5% of the arrivals.
+			verdict = goal(sent >= 0.95*reportsGoal && rps >= 0.95*sent && p50 <= reportsP50GoalMS, rps,
+				fmt.Sprintf("keeps up with %d/s, p50 <= %g ms", reportsGoal, reportsP50GoalMS))
+		}
+		row(fmt.Sprintf("  %s creations/s", count(float64(rate))), count(rps), millis(p50), millis(s.metric(name, "p99-ms")),
+			count(sent), verdict)
+	}
 	row("", "", "", "", "", "")
 
 	row("GET /products/{id}, uncached", "req/s", "", "", "of -S", "")

@@ -68,6 +68,65 @@ func BenchmarkReportsAll(b *testing.B) {
 	benchBurst(b, setUp(b, "all"))
 }
 
+// pacedRates are the arrival rates of BenchmarkReportsAllPaced, creations
+// per second; pacedFor is how long each run sends, and pacedInFlight bounds
+// the creations awaiting their answer (a run that reaches it sends slower
+// than its rate, which its sent/s shows).
+var pacedRates = []int{1000, 2000}
+
+const (
+	pacedFor      = 3 * time.Second
+	pacedInFlight = 256
+)
+
+// BenchmarkReportsAllPaced sends creations to one `etalase all` with its
+// defaults and REPORT_DELAY=0 at a steady rate, whatever the API answers,
+// as a shop's traffic arrives: issue 12 asks that 2,000 reports per second
+// complete while creations arrive at that rate, with the p50 from each 201
+// to its report's completion at most 20 ms. Each sub-benchmark reports
+// the rate it sent at, the rate reports completed at (from the first POST
+// to the last completion) and the p50 and p99 from 201 to completion.
+func BenchmarkReportsAllPaced(b *testing.B) {
+	e := setUp(b, "all")
+	for _, rate := range pacedRates {
+		b.Run(fmt.Sprintf("%d-per-s", rate), func(b *testing.B) { benchPaced(b, e, rate) })
+	}
+}
+
+func benchPaced(b *testing.B, e *env, rate int) {
+	total := int(pacedFor.Seconds() * float64(rate))
+	var (
+		lat           []time.Duration
+		sending, till time.Duration
+	)
+	b.ResetTimer()
+	for range b.N {
+		floor := e.maxProductID(b)
+		answered := newAnswers(total)
+		var wg sync.WaitGroup
+		slots := make(chan struct{}, pacedInFlight)
+		start := time.Now()
+		for i := range total {
+			time.Sleep(time.Until(start.Add(time.Duration(i) * time.Second / time.Duration(rate))))
+			slots <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-slots }()
+				if err := answered.create(e); err != nil {
+					b.Error(err)
+				}
+			})
+		}
+		sending += time.Since(start)
+		wg.Wait()
+		took, l := e.finish(b, floor, start, answered)
+		till, lat = till+took, append(lat, l...)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N*total)/sending.Seconds(), "sent/s")
+	b.ReportMetric(float64(b.N*total)/till.Seconds(), "reports/s")
+	reportLatencies(b, lat)
+}
+
 // setUp starts command ("api" with the workers beside it, or "all", which
 // runs the worker and relay itself) on a fresh database and a private
 // Redis, and creates the categories.
@@ -243,34 +302,23 @@ func benchThroughput(b *testing.B, e *env) {
 // PostgreSQL recorded it.
 func benchLatency(b *testing.B, e *env) {
 	floor := e.maxProductID(b)
-	answered := make(map[int64]time.Time, b.N)
-	var mu sync.Mutex
+	answered := newAnswers(b.N)
 	var wg sync.WaitGroup
 	tick := time.NewTicker(time.Second / moderateRate)
 	defer tick.Stop()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		<-tick.C
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			id, err := e.createProduct()
-			at := time.Now()
-			if err != nil {
+		wg.Go(func() {
+			if err := answered.create(e); err != nil {
 				b.Error(err)
-				return
 			}
-			mu.Lock()
-			answered[id] = at
-			mu.Unlock()
-		}()
+		})
 	}
 	wg.Wait()
 	e.waitCompleted(b, floor)
 	b.StopTimer()
-	lat := e.toCompleted(b, floor, answered)
-	b.ReportMetric(percentileMS(lat, 0.50), "p50-ms")
-	b.ReportMetric(percentileMS(lat, 0.99), "p99-ms")
+	reportLatencies(b, e.toCompleted(b, floor, answered))
 }
 
 // benchBurst creates burstSize products per op from burstClients clients
@@ -284,36 +332,52 @@ func benchBurst(b *testing.B, e *env) {
 	b.ResetTimer()
 	for range b.N {
 		floor := e.maxProductID(b)
-		answered := make(map[int64]time.Time, burstSize)
-		var mu sync.Mutex
+		answered := newAnswers(burstSize)
 		start := time.Now()
-		createFrom(b, burstClients, burstSize, func() error {
-			id, err := e.createProduct()
-			at := time.Now()
-			if err != nil {
-				return err
-			}
-			mu.Lock()
-			answered[id] = at
-			mu.Unlock()
-			return nil
-		})
-		elapsed += e.waitCompleted(b, floor).Sub(start)
-		b.StopTimer()
-		lat = append(lat, e.toCompleted(b, floor, answered)...)
-		b.StartTimer()
+		createFrom(b, burstClients, burstSize, func() error { return answered.create(e) })
+		took, l := e.finish(b, floor, start, answered)
+		elapsed, lat = elapsed+took, append(lat, l...)
 	}
 	b.StopTimer()
-	slices.Sort(lat)
 	b.ReportMetric(float64(b.N*burstSize)/elapsed.Seconds(), "reports/s")
-	b.ReportMetric(percentileMS(lat, 0.50), "p50-ms")
-	b.ReportMetric(percentileMS(lat, 0.99), "p99-ms")
+	reportLatencies(b, lat)
+}
+
+// finish waits for the reports of the products after floor and returns
+// how long after start the last completed and the latencies toCompleted
+// measures; the timer stops while they are read.
+func (e *env) finish(b *testing.B, floor int64, start time.Time, answered *answers) (time.Duration, []time.Duration) {
+	took := e.waitCompleted(b, floor).Sub(start)
+	b.StopTimer()
+	defer b.StartTimer()
+	return took, e.toCompleted(b, floor, answered)
+}
+
+// answers remembers when each creation was answered, by product id.
+type answers struct {
+	mu sync.Mutex
+	at map[int64]time.Time
+}
+
+func newAnswers(n int) *answers { return &answers{at: make(map[int64]time.Time, n)} }
+
+// create creates a product and records when its 201 arrived.
+func (a *answers) create(e *env) error {
+	id, err := e.createProduct()
+	at := time.Now()
+	if err != nil {
+		return err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.at[id] = at
+	return nil
 }
 
 // toCompleted returns, for each product after floor that answered holds,
 // the time from its 201 to its report's completion as PostgreSQL stamped
 // it, sorted.
-func (e *env) toCompleted(b *testing.B, floor int64, answered map[int64]time.Time) []time.Duration {
+func (e *env) toCompleted(b *testing.B, floor int64, answered *answers) []time.Duration {
 	b.Helper()
 	rows, err := e.db.Query(context.Background(),
 		`SELECT product_id, finished_at FROM reports WHERE product_id > $1`, floor)
@@ -328,7 +392,7 @@ func (e *env) toCompleted(b *testing.B, floor int64, answered map[int64]time.Tim
 		if err := rows.Scan(&id, &finished); err != nil {
 			b.Fatal(err)
 		}
-		if at, ok := answered[id]; ok {
+		if at, ok := answered.at[id]; ok {
 			lat = append(lat, max(finished.Sub(at), 0))
 		}
 	}
@@ -340,6 +404,13 @@ func (e *env) toCompleted(b *testing.B, floor int64, answered map[int64]time.Tim
 	}
 	slices.Sort(lat)
 	return lat
+}
+
+// reportLatencies reports the p50 and p99 of lat, in milliseconds.
+func reportLatencies(b *testing.B, lat []time.Duration) {
+	slices.Sort(lat)
+	b.ReportMetric(percentileMS(lat, 0.50), "p50-ms")
+	b.ReportMetric(percentileMS(lat, 0.99), "p99-ms")
 }
 
 // percentileMS returns the p-quantile of the sorted lat in milliseconds.
