@@ -128,12 +128,23 @@ func (d *Deployment) Master() *Node {
 }
 
 // Failover asks a sentinel for a graceful failover (SENTINEL FAILOVER) and
-// returns the new master once every sentinel names it.
+// returns the new master once every sentinel names it. A sentinel answers
+// NOGOODSLAVE until it has vetted the replica (its INFO from the replica
+// is recent, the link up), which can lag the replica being listed on a
+// busy machine; nothing started then, so it is asked again.
 func (d *Deployment) Failover() *Node {
 	d.t.Helper()
 	old := d.Master()
-	if _, err := command(d.Sentinels[0].Addr(), "SENTINEL", "FAILOVER", MasterName); err != nil {
-		d.t.Fatalf("sentinelproc: SENTINEL FAILOVER: %v", err)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := command(d.Sentinels[0].Addr(), "SENTINEL", "FAILOVER", MasterName)
+		if err == nil {
+			break
+		}
+		if !strings.Contains(err.Error(), "NOGOODSLAVE") || time.Now().After(deadline) {
+			d.t.Fatalf("sentinelproc: SENTINEL FAILOVER: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 	return d.WaitNewMaster(old, 30*time.Second)
 }
