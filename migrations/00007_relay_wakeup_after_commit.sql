@@ -11,7 +11,7 @@
 --
 -- During a rolling upgrade, jobs queued by a process still running the
 -- previous version wake no relay: they are relayed at the next poll
--- (OUTBOX_POLL_INTERVAL).
+-- (OUTBOX_POLL_INTERVAL), as the README's deployment section says.
 
 -- +goose Up
 

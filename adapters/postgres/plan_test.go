@@ -18,8 +18,8 @@ type planNode struct {
 	NodeType     string     `json:"Node Type"`
 	RelationName string     `json:"Relation Name"`
 	IndexName    string     `json:"Index Name"`
-	HeapFetches  int        `json:"Heap Fetches"` // EXPLAIN ANALYZE only
-	ActualRows   int        `json:"Actual Rows"`  // EXPLAIN ANALYZE only
+	HeapFetches  float64    `json:"Heap Fetches"` // EXPLAIN ANALYZE only
+	ActualRows   float64    `json:"Actual Rows"`  // EXPLAIN ANALYZE only (fractional from PostgreSQL 18)
 	Plans        []planNode `json:"Plans"`
 }
 
@@ -152,7 +152,7 @@ func TestReportSummaryReadsOnlyTheIndex(t *testing.T) {
 		}
 		categoryScans++
 		if n.NodeType != "Index Only Scan" || n.HeapFetches != 0 || n.ActualRows != 500 {
-			t.Errorf("the category is read by %s on %q with %d heap fetches, %d rows; want an index-only scan of its 500 products without any",
+			t.Errorf("the category is read by %s on %q with %g heap fetches, %g rows; want an index-only scan of its 500 products without any",
 				n.NodeType, n.IndexName, n.HeapFetches, n.ActualRows)
 		}
 	})
