@@ -94,7 +94,7 @@ func (g *Guard) Invalidate(ctx context.Context, deps []string) error {
 		g.local.invalidate(deps)
 	}
 	if g.trusted.Load() {
-		op, err := g.retire(ctx, deps)
+		op, err := g.retires.do(deps...)
 		if err == nil {
 			return nil
 		}

@@ -27,13 +27,14 @@
 // invalidation, and its broadcast to the local tiers with acknowledgements
 // (broadcast.go; the argument of freshness is in local.go); the trust state
 // machine, which bypasses the cache after any error until it has bumped
-// and re-read the epoch (trust.go, with epochbump.go coalescing the bumps).
+// and re-read the epoch (trust.go). Concurrent writes share their
+// retirements and epoch bumps in rounds (rounds.go).
 //
 // Metrics (metrics.go): etalase_cache_hits_total, _misses_total and
 // _bypasses_total by layer; etalase_cache_local_hits_total by layer (hits
 // answered by the local tier, counted in the hits too);
-// etalase_cache_local_invalidations_total by result (acked: every receiver
-// acknowledged; waited: the whole write wait); etalase_cache_errors_total
+// etalase_cache_local_invalidations_total by result, per broadcast (acked:
+// every receiver acknowledged; waited: the whole write wait); etalase_cache_errors_total
 // by layer and operation; etalase_cache_epoch and etalase_cache_trusted.
 //
 // It imports domain, go-redis, zap, client_golang and x/sync; never another

@@ -78,9 +78,10 @@ type Guard struct {
 	log     *zap.Logger
 	cfg     GuardConfig
 
-	bumps epochBumps
-	local *localTier // nil when the local tier is off
-	bcast Broadcaster
+	bumps   rounds[int64]  // of the epoch
+	retires rounds[string] // of generations; the output names the operation that failed
+	local   *localTier     // nil when the local tier is off
+	bcast   Broadcaster
 	// self names this Guard in its invalidations, for acknowledgements.
 	self   string
 	acks   ackWaits
@@ -121,7 +122,11 @@ func NewGuard(cache domain.Cache, epochs domain.CacheEpoch, metrics *Metrics, lo
 	}
 	g := &Guard{cache: cache, epochs: epochs, metrics: metrics, log: log, cfg: cfg.withDefaults()}
 	g.server, _ = cache.(ServerNamer)
-	g.bumps.bump = epochs.Bump
+	g.bumps = rounds[int64]{timeout: epochBumpTimeout,
+		run: func(ctx context.Context, _ []string) (int64, error) { return epochs.Bump(ctx) }}
+	// A retirement's own timeouts are inside retire; this one only bounds
+	// a run that would hang past them.
+	g.retires = rounds[string]{timeout: time.Minute, run: g.retire}
 	if b, ok := cache.(Broadcaster); ok && g.cfg.Local.Entries > 0 {
 		g.local, g.bcast = newLocalTier(g.cfg.Local), b
 		g.cfg.Local = g.local.cfg

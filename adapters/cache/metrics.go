@@ -36,7 +36,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}, []string{"layer"}),
 		acks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "etalase_cache_local_invalidations_total",
-			Help: "Writes that told the local tiers, by how they ended: acked (every receiver acknowledged) or waited (the whole write wait).",
+			Help: "Broadcasts that told the local tiers of writes (one carries every write that arrived while the previous was out), by how they ended: acked (every receiver acknowledged) or waited (the whole write wait).",
 		}, []string{"result"}),
 		misses: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "etalase_cache_misses_total", Help: "Cache lookups that found no current entry.",
