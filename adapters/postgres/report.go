@@ -17,6 +17,9 @@ import (
 type ReportRepo struct {
 	db     querier
 	queued func() // wakes the relays once a new report commits
+	// batches shares the jobs' finishing statements outside a transaction;
+	// nil inside one, whose statements must run on its connection.
+	batches *finishBatcher
 }
 
 var (

@@ -42,7 +42,12 @@ func (r *ReportRepo) Start(ctx context.Context, id int64) (domain.Report, error)
 // numeric. The category's figures are one aggregate over an index-only
 // scan of products_category_price_stock_idx (migration 00005), which holds
 // every column they need, rather than a window over the category's rows.
-const reportSummary = `SELECT t.id, t.sku, t.name, t.category_id, c.name AS category_name, t.price_cents, t.stock,
+var reportSummary = summaryOf("$1")
+
+// summaryOf is reportSummary of the product whose id is the SQL expression
+// productID (a parameter, or a column of a batch's jobs).
+func summaryOf(productID string) string {
+	return `SELECT t.id, t.sku, t.name, t.category_id, c.name AS category_name, t.price_cents, t.stock,
 			t.price_cents::numeric * t.stock AS stock_value, a.price_rank, a.category_size, a.category_value
 		FROM products t
 		JOIN categories c ON c.id = t.category_id
@@ -53,14 +58,25 @@ const reportSummary = `SELECT t.id, t.sku, t.name, t.category_id, c.name AS cate
 			FROM products p
 			WHERE p.category_id = t.category_id
 		) a
-		WHERE t.id = $1`
+		WHERE t.id = ` + productID
+}
+
+// resultDocument is the stored result built in SQL from a summary row s,
+// with the keys of reportResultRow.
+const resultDocument = `jsonb_build_object(
+					'productId', s.id, 'sku', s.sku, 'name', s.name,
+					'categoryId', s.category_id, 'categoryName', s.category_name,
+					'priceCents', s.price_cents, 'stock', s.stock,
+					'stockValueCents', s.stock_value::bigint, 'priceRank', s.price_rank,
+					'categorySize', s.category_size, 'categoryValueCents', s.category_value::bigint,
+					'computedAt', now())`
 
 // Compute summarizes product productID as it is now, in one statement: its
 // stock value, its price rank within its category (1 = most expensive, ties
 // share a rank), and the size and stock value of that category. Sums are
 // numeric in SQL; a total beyond what a Price holds is an error.
 func (r *ReportRepo) Compute(ctx context.Context, productID int64) (domain.ReportResult, error) {
-	const q = `SELECT s.id, s.sku, s.name, s.category_id, s.category_name, s.price_cents, s.stock,
+	q := `SELECT s.id, s.sku, s.name, s.category_id, s.category_name, s.price_cents, s.stock,
 			s.stock_value, s.price_rank, s.category_size, s.category_value, now()
 		FROM (` + reportSummary + `) s`
 	var (
@@ -123,17 +139,11 @@ func (r *ReportRepo) Complete(ctx context.Context, id int64, res domain.ReportRe
 // set list %s is what else changes (Run counts the attempt there). It
 // returns whether the product exists and the updated report, all NULL when
 // none was updated.
-const finishReport = `WITH s AS (` + reportSummary + `),
+var finishReport = `WITH s AS (` + reportSummary + `),
 		u AS (
 			UPDATE reports
 			SET status = 'completed', error = NULL, finished_at = now(), updated_at = now(),%s
-				result = jsonb_build_object(
-					'productId', s.id, 'sku', s.sku, 'name', s.name,
-					'categoryId', s.category_id, 'categoryName', s.category_name,
-					'priceCents', s.price_cents, 'stock', s.stock,
-					'stockValueCents', s.stock_value::bigint, 'priceRank', s.price_rank,
-					'categorySize', s.category_size, 'categoryValueCents', s.category_value::bigint,
-					'computedAt', now())
+				result = ` + resultDocument + `
 			FROM s
 			WHERE reports.id = $2 AND reports.status <> 'completed'
 			RETURNING reports.*)
@@ -151,43 +161,88 @@ var (
 // between them. The document is built in SQL with the keys of
 // reportResultRow. A missing product is a KindNotFound error; a completed
 // report is returned unchanged; a total beyond what a Price holds is an
-// error, as in Compute.
+// error, as in Compute. Concurrent calls outside a transaction share a
+// statement (report_batch.go).
 func (r *ReportRepo) Finish(ctx context.Context, id, productID int64) (domain.Report, error) {
-	return r.finish(ctx, finishQuery, id, productID)
+	return r.finish(ctx, finishCall{reportID: id, productID: productID})
 }
 
 // Run is Start and Finish in one statement, for a job with no work between
 // them: it counts the attempt, computes the result and completes report id.
 // A completed report is returned unchanged; on any error nothing changed.
+// Concurrent calls outside a transaction share a statement.
 func (r *ReportRepo) Run(ctx context.Context, id, productID int64) (domain.Report, error) {
-	return r.finish(ctx, runQuery, id, productID)
+	return r.finish(ctx, finishCall{reportID: id, productID: productID, counts: true})
 }
 
-func (r *ReportRepo) finish(ctx context.Context, q string, id, productID int64) (domain.Report, error) {
+// finishCall is one Finish or Run: counts says it counts an attempt (Run).
+type finishCall struct {
+	reportID, productID int64
+	counts              bool
+}
+
+// finished is what finishReport answers for one report: whether the
+// product exists, and the report as updated (ID nil when none was).
+type finished struct {
+	found bool
+	id    *int64
+	row   reportRow
+	pid   *int64
+	st    *string
+	by    *string
+	att   *int
+	cat   *time.Time
+}
+
+func (f *finished) dest() []any {
+	return []any{&f.found, &f.id, &f.pid, &f.st, &f.by, &f.row.RequestID, &f.att, &f.row.Error,
+		&f.cat, &f.row.StartedAt, &f.row.FinishedAt, &f.row.Result}
+}
+
+func (r *ReportRepo) finish(ctx context.Context, c finishCall) (domain.Report, error) {
 	var (
-		found bool
-		id2   *int64
-		row   reportRow
-		pid   *int64
-		st    *string
-		by    *string
-		att   *int
-		cat   *time.Time
+		f   finished
+		err error
 	)
-	err := r.db.QueryRow(ctx, q, productID, id).Scan(&found, &id2, &pid, &st, &by, &row.RequestID, &att, &row.Error,
-		&cat, &row.StartedAt, &row.FinishedAt, &row.Result)
-	switch {
-	case isCode(err, codeNumericOutOfRange):
-		return domain.Report{}, fmt.Errorf("postgres: compute report of product %d: the amount exceeds the range of a price", productID)
-	case err != nil:
-		return domain.Report{}, mapError("postgres: finish report", err)
-	case !found:
-		return domain.Report{}, domain.NotFound("product %d does not exist", productID)
-	case id2 == nil:
-		return r.Get(ctx, id)
+	if r.batches != nil {
+		f, err = r.batches.do(ctx, c)
 	}
-	row.ID, row.ProductID, row.Status, row.RequestedBy, row.Attempts, row.CreatedAt = *id2, *pid, *st, *by, *att, *cat
-	return row.toDomain()
+	if r.batches == nil || errors.Is(err, errRunAlone) {
+		f, err = finishAlone(ctx, r.db, c)
+	}
+	switch {
+	case err != nil:
+		return domain.Report{}, err
+	case !f.found:
+		return domain.Report{}, domain.NotFound("product %d does not exist", c.productID)
+	case f.id == nil:
+		return r.Get(ctx, c.reportID)
+	}
+	f.row.ID, f.row.ProductID, f.row.Status, f.row.RequestedBy, f.row.Attempts, f.row.CreatedAt = *f.id, *f.pid, *f.st, *f.by, *f.att, *f.cat
+	return f.row.toDomain()
+}
+
+// finishAlone runs the statement of one Finish or Run.
+func finishAlone(ctx context.Context, db querier, c finishCall) (finished, error) {
+	q := finishQuery
+	if c.counts {
+		q = runQuery
+	}
+	var f finished
+	err := db.QueryRow(ctx, q, c.productID, c.reportID).Scan(f.dest()...)
+	return f, finishError(err, c.productID)
+}
+
+// finishError maps the error of a finishing statement.
+func finishError(err error, productID int64) error {
+	switch {
+	case err == nil:
+		return nil
+	case isCode(err, codeNumericOutOfRange):
+		return fmt.Errorf("postgres: compute report of product %d: the amount exceeds the range of a price", productID)
+	default:
+		return mapError("postgres: finish report", err)
+	}
 }
 
 // Fail records reason as the last error of report id; final marks it

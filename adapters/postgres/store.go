@@ -86,6 +86,8 @@ type Store struct {
 	// the outermost transaction commits.
 	relays *relayWaker
 	queued *bool
+	// finishes shares concurrent report jobs' statements (report_batch.go).
+	finishes *finishBatcher
 }
 
 var (
@@ -95,7 +97,7 @@ var (
 
 // NewStore returns a store whose calls each commit on their own.
 func NewStore(pool *pgxpool.Pool) *Store {
-	return &Store{pool: pool, db: pool, relays: &relayWaker{pool: pool}}
+	return &Store{pool: pool, db: pool, relays: &relayWaker{pool: pool}, finishes: newFinishBatcher(pool)}
 }
 
 // Pool returns the pool the store runs on, for callers that need a
@@ -110,7 +112,11 @@ func (s *Store) Categories() domain.CategoryRepository { return &CategoryRepo{db
 
 // Reports returns the report repository bound to this store's connection.
 func (s *Store) Reports() domain.ReportRepository {
-	return &ReportRepo{db: s.db, queued: s.jobQueued}
+	r := &ReportRepo{db: s.db, queued: s.jobQueued}
+	if !s.inTx {
+		r.batches = s.finishes
+	}
+	return r
 }
 
 // Outbox returns the outbox bound to this store's connection.
