@@ -29,9 +29,11 @@ test: lint unit fuzz race
 # dev store and queue), the worker's loops, the HTTP middleware and bootstrap.
 RACE_PKGS ?= ./adapters/cache ./adapters/memory ./adapters/worker ./adapters/httpapi ./bootstrap
 
-## race: the tests of RACE_PKGS under the race detector
+## race: the tests of RACE_PKGS under the race detector, and the postgres
+## adapter's batcher (shared statements) by its unit tests, which need no database
 race:
 	$(GO) test -race -count=1 $(RACE_PKGS)
+	$(GO) test -race -count=1 -run '^TestBatcher' ./adapters/postgres
 
 vet:
 	$(GO) vet ./...

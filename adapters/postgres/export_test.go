@@ -10,11 +10,15 @@ var ReportSummaryQuery = reportSummary
 // statements its batcher ran, the jobs they answered, and now the jobs
 // waiting for a statement and the slots held.
 func FinishBatches(s *Store) (statements, jobs, waiting, running int) {
-	b := s.finishes
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.stats.statements, b.stats.jobs, len(b.waiting), b.running
+	st, waiting, running := s.finishes.snapshot()
+	return st.statements, st.calls, waiting, running
 }
 
-// FinishSlots is how many finishing statements a store runs at once.
-const FinishSlots = finishSlots
+// BatchSlots is how many statements of one kind a store runs at once.
+const BatchSlots = batchSlots
+
+// CreateBatches is FinishBatches for a store's creations.
+func CreateBatches(s *Store) (statements, creations, waiting, running int) {
+	st, waiting, running := s.creates.snapshot()
+	return st.statements, st.calls, waiting, running
+}

@@ -113,8 +113,50 @@ func (r *ProductRepo) Create(ctx context.Context, f domain.ProductFields) (domai
 // one statement, which commits both or neither: a creation costs one round
 // trip instead of four (BEGIN, two inserts, COMMIT). The errors are
 // Create's; the report's insert cannot fail on its own, its product being
-// the row just inserted.
+// the row just inserted. Concurrent creations outside a transaction share a
+// statement (product_batch.go).
 func (s *Store) CreateProductWithReport(ctx context.Context, f domain.ProductFields, requestedBy, requestID string) (domain.Product, domain.Report, error) {
+	c := creation{fields: f, requestedBy: requestedBy, requestID: requestID}
+	var (
+		out created
+		err error
+	)
+	if s.creates != nil && !s.inTx {
+		out, err = s.creates.do(ctx, c)
+	} else {
+		out, err = createAlone(ctx, s.db, c)
+	}
+	if err == nil && !out.ok {
+		// The category was deleted while the row was written.
+		err = productWriteError("postgres: create product", pgx.ErrNoRows)
+	}
+	if err != nil {
+		return domain.Product{}, domain.Report{}, err
+	}
+	s.jobQueued()
+	report, err := out.report.toDomain()
+	if err != nil {
+		return domain.Product{}, domain.Report{}, err
+	}
+	return out.product.toDomain(), report, nil
+}
+
+// creation is one CreateProductWithReport.
+type creation struct {
+	fields                 domain.ProductFields
+	requestedBy, requestID string
+}
+
+// created is a creation's rows; ok is false when its category was not
+// there to join.
+type created struct {
+	product productRow
+	report  reportRow
+	ok      bool
+}
+
+// createAlone runs one creation's statement.
+func createAlone(ctx context.Context, db querier, c creation) (created, error) {
 	const q = `WITH p AS (
 			` + insertProduct + `),
 		r AS (
@@ -123,20 +165,17 @@ func (s *Store) CreateProductWithReport(ctx context.Context, f domain.ProductFie
 			RETURNING ` + reportColumns + `)
 		SELECT ` + productColumns + `, r.*
 		FROM p JOIN categories c ON c.id = p.category_id, r`
-	var (
-		p   productRow
-		rep reportRow
-	)
-	args := append(productFieldsArgs(f), requestedBy, requestID)
-	if err := s.db.QueryRow(ctx, q, args...).Scan(append(p.dest(), rep.dest()...)...); err != nil {
-		return domain.Product{}, domain.Report{}, productWriteError("postgres: create product", err)
+	var out created
+	args := append(productFieldsArgs(c.fields), c.requestedBy, c.requestID)
+	err := db.QueryRow(ctx, q, args...).Scan(append(out.product.dest(), out.report.dest()...)...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return out, nil
 	}
-	s.jobQueued()
-	report, err := rep.toDomain()
 	if err != nil {
-		return domain.Product{}, domain.Report{}, err
+		return out, productWriteError("postgres: create product", err)
 	}
-	return p.toDomain(), report, nil
+	out.ok = true
+	return out, nil
 }
 
 // Update replaces the writable fields of product id if it still shows the

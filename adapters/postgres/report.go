@@ -19,7 +19,7 @@ type ReportRepo struct {
 	queued func() // wakes the relays once a new report commits
 	// batches shares the jobs' finishing statements outside a transaction;
 	// nil inside one, whose statements must run on its connection.
-	batches *finishBatcher
+	batches *batcher[finishCall, finished]
 }
 
 var (

@@ -1,45 +1,23 @@
 package postgres
 
-// Concurrent report jobs share their statement. A job's statement (Run or
-// Finish) is one UPDATE and a commit, and with WORKER_CONCURRENCY jobs at
-// once a worker sends that many of them, each paying a transaction, a
-// snapshot, a commit record and a round trip for one row. The batcher keeps
-// at most finishSlots statements of a process in flight: a job that finds a
-// slot free runs at once, alone, with the same statement as before; jobs
-// that arrive while every slot is busy wait for the next free one and then
-// run together, up to finishBatchMax in one statement and one commit. An
-// idle worker so adds no wait, and a busy one commits many jobs at a time.
+// Concurrent report jobs share their finishing statement (batch.go): a
+// job's statement (Run or Finish) is one UPDATE and a commit.
 //
-// The batched statement does for each job what the single one does: it
+// The shared statement does for each job what the single one does: it
 // counts the attempt (Run), computes the summary and completes the report
 // unless it is completed; a job whose product is missing, or whose report
 // is completed or gone, changes nothing and gets the single statement's
-// answer. It is one statement, so it commits all its jobs or none: when it
-// fails (a total beyond a price's range, a deadlock with a duplicate
-// delivery in another process, a lost connection), each of its jobs runs
-// its own statement, and gets its own answer and error.
+// answer. When it is refused (a total beyond a price's range, a deadlock
+// with a duplicate delivery in another process), each of its jobs runs its
+// own statement, and gets its own answer and error; a job delivered twice
+// while waiting waits once. A job statement is idempotent, so the
+// batcher's rule for other errors (they are every call's) costs at most a
+// retry.
 
 import (
 	"context"
 	"errors"
-	"sync"
-	"time"
 )
-
-const (
-	// finishSlots bounds a process's finishing statements in flight. Two
-	// keep PostgreSQL's two halves of a commit (the work and the flush)
-	// overlapping; more would only split the batches smaller.
-	finishSlots = 2
-	// finishBatchMax bounds the jobs of one statement.
-	finishBatchMax = 64
-	// finishBatchTimeout bounds a shared statement, which no single job's
-	// context may cancel for the others.
-	finishBatchTimeout = 30 * time.Second
-)
-
-// errRunAlone tells a job whose shared statement failed to run its own.
-var errRunAlone = errors.New("postgres: the shared statement failed; run alone")
 
 // finishBatch is finishReport for many reports: $1 the reports, $2 their
 // products, $3 whether each counts an attempt (Run) or not (Finish). It
@@ -62,115 +40,43 @@ var finishBatch = `WITH j AS (
 		FROM j LEFT JOIN s ON s.report_id = j.report_id LEFT JOIN u ON u.id = j.report_id
 		ORDER BY j.n`
 
-// finishBatcher shares finishing statements between concurrent jobs of one
-// process. The zero value is not usable; build it with newFinishBatcher.
-type finishBatcher struct {
-	db querier // the pool: a batch is its own transaction
-
-	mu      sync.Mutex
-	running int                            // statements in flight
-	waiting []*waitingFinish               // jobs for the next statement, in arrival order
-	byID    map[int64]*waitingFinish       // the same, by report: a duplicate delivery shares the answer
-	stats   struct{ statements, jobs int } // for the tests: how the jobs were grouped
+// newFinishBatcher shares the finishing statements of report jobs run on
+// db, the pool.
+func newFinishBatcher(db querier) *batcher[finishCall, finished] {
+	b := newBatcher(
+		func(ctx context.Context, c finishCall) (finished, error) { return finishAlone(ctx, db, c) },
+		func(ctx context.Context, calls []finishCall) ([]finished, error) {
+			return finishTogether(ctx, db, calls)
+		})
+	b.key = func(c finishCall) int64 { return c.reportID }
+	return b
 }
 
-// waitingFinish is a job waiting for its statement's answer.
-type waitingFinish struct {
-	call finishCall
-	done chan struct{}
-	out  finished
-	err  error
-}
-
-func newFinishBatcher(db querier) *finishBatcher {
-	return &finishBatcher{db: db, byID: make(map[int64]*waitingFinish)}
-}
-
-// do returns c's answer from a statement that began after do was called,
-// c's alone or shared; errRunAlone when a shared one failed. It returns
-// when ctx ends, but the statement goes on for the jobs that share it.
-func (b *finishBatcher) do(ctx context.Context, c finishCall) (finished, error) {
-	b.mu.Lock()
-	w := b.byID[c.reportID]
-	if w == nil {
-		w = &waitingFinish{call: c, done: make(chan struct{})}
-		b.waiting = append(b.waiting, w)
-		b.byID[c.reportID] = w
+// finishTogether runs finishBatch for calls.
+func finishTogether(ctx context.Context, db querier, calls []finishCall) ([]finished, error) {
+	reports, products, counts := make([]int64, len(calls)), make([]int64, len(calls)), make([]bool, len(calls))
+	for i, c := range calls {
+		reports[i], products[i], counts[i] = c.reportID, c.productID, c.counts
 	}
-	if b.running < finishSlots {
-		b.running++
-		go b.drain()
+	const op = "postgres: finish reports"
+	rows, err := db.Query(ctx, finishBatch, reports, products, counts)
+	if err != nil {
+		return nil, sharedError(op, err)
 	}
-	b.mu.Unlock()
-	select {
-	case <-w.done:
-		return w.out, w.err
-	case <-ctx.Done():
-		return finished{}, ctx.Err()
-	}
-}
-
-// drain holds a slot: it runs the waiting jobs, a statement at a time,
-// until none waits, and then frees the slot.
-func (b *finishBatcher) drain() {
-	for {
-		b.mu.Lock()
-		n := min(len(b.waiting), finishBatchMax)
-		if n == 0 {
-			b.running--
-			b.mu.Unlock()
-			return
+	defer rows.Close()
+	out := make([]finished, 0, len(calls))
+	for rows.Next() {
+		var f finished
+		if err := rows.Scan(f.dest()...); err != nil {
+			return nil, sharedError(op, err)
 		}
-		batch := append([]*waitingFinish(nil), b.waiting[:n]...)
-		b.waiting = append(b.waiting[:0], b.waiting[n:]...)
-		for _, w := range batch {
-			delete(b.byID, w.call.reportID)
-		}
-		b.stats.statements++
-		b.stats.jobs += n
-		b.mu.Unlock()
-		b.run(batch)
+		out = append(out, f)
 	}
-}
-
-// run answers every job of batch, from one statement.
-func (b *finishBatcher) run(batch []*waitingFinish) {
-	ctx, cancel := context.WithTimeout(context.Background(), finishBatchTimeout)
-	defer cancel()
-	defer func() {
-		for _, w := range batch {
-			close(w.done)
-		}
-	}()
-	if len(batch) == 1 {
-		w := batch[0]
-		w.out, w.err = finishAlone(ctx, b.db, w.call)
-		return
+	if err := rows.Err(); err != nil {
+		return nil, sharedError(op, err)
 	}
-	reports, products, counts := make([]int64, len(batch)), make([]int64, len(batch)), make([]bool, len(batch))
-	for i, w := range batch {
-		reports[i], products[i], counts[i] = w.call.reportID, w.call.productID, w.call.counts
+	if len(out) != len(calls) {
+		return nil, errors.New("postgres: the shared statement answered another number of rows than it had calls")
 	}
-	rows, err := b.db.Query(ctx, finishBatch, reports, products, counts)
-	if err == nil {
-		i := 0
-		for rows.Next() && i < len(batch) {
-			if err = rows.Scan(batch[i].out.dest()...); err != nil {
-				break
-			}
-			i++
-		}
-		rows.Close()
-		if err == nil {
-			err = rows.Err()
-		}
-		if err == nil && i != len(batch) {
-			err = errors.New("postgres: the shared statement answered fewer rows than it had jobs")
-		}
-	}
-	for _, w := range batch {
-		if err != nil {
-			w.out, w.err = finished{}, errRunAlone
-		}
-	}
+	return out, nil
 }

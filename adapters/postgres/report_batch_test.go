@@ -173,8 +173,8 @@ func mustCategory(ctx context.Context, t *testing.T, s *postgres.Store, name str
 func runBehindHeldSlots(ctx context.Context, t *testing.T, s *postgres.Store, queue func(call func(func())), queued int) (statements, answered int) {
 	t.Helper()
 	cat := mustCategory(ctx, t, s, fmt.Sprintf("holders %d", time.Now().UnixNano()))
-	var blockers []domain.Report
-	for i := range postgres.FinishSlots {
+	var blockers, products []int64
+	for i := range postgres.BatchSlots {
 		p, err := s.Products().Create(ctx, domain.ProductFields{Name: fmt.Sprintf("holder %d", i), Price: 100, CategoryID: cat.ID})
 		if err != nil {
 			t.Fatalf("create product: %v", err)
@@ -183,49 +183,72 @@ func runBehindHeldSlots(ctx context.Context, t *testing.T, s *postgres.Store, qu
 		if err != nil {
 			t.Fatalf("create report: %v", err)
 		}
-		blockers = append(blockers, r)
+		blockers, products = append(blockers, r.ID), append(products, p.ID)
 	}
+	repo := s.Reports().(domain.ReportFinisher)
+	return behindHeldSlots(ctx, t, s, heldSlots{
+		lock: `SELECT 1 FROM reports WHERE id = ANY($1) FOR UPDATE`, arg: blockers,
+		hold: func(i int) error {
+			_, err := repo.Run(ctx, blockers[i], products[i])
+			return err
+		},
+		stats: postgres.FinishBatches,
+	}, queue, queued)
+}
+
+// heldSlots is how a test holds every slot of one of a store's batchers:
+// lock (with arg) locks rows in a transaction of the test's, and hold(i) is
+// the call of the slot's holder i, which waits on that lock.
+type heldSlots struct {
+	lock  string
+	arg   any
+	hold  func(i int) error
+	stats func(*postgres.Store) (statements, calls, waiting, running int)
+}
+
+// behindHeldSlots holds every slot of a batcher as h says, lets queue start
+// its calls (each through call, in its own goroutine), waits until queued
+// of them wait for a statement, releases the lock and waits for every call.
+// It returns how many statements the batcher ran for the queued calls and
+// how many calls they answered.
+func behindHeldSlots(ctx context.Context, t *testing.T, s *postgres.Store, h heldSlots, queue func(call func(func())), queued int) (statements, answered int) {
+	t.Helper()
 	lock, err := s.Pool().Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = lock.Rollback(context.Background()) }()
-	ids := []int64{}
-	for _, r := range blockers {
-		ids = append(ids, r.ID)
-	}
-	if _, err := lock.Exec(ctx, `SELECT 1 FROM reports WHERE id = ANY($1) FOR UPDATE`, ids); err != nil {
+	if _, err := lock.Exec(ctx, h.lock, h.arg); err != nil {
 		t.Fatal(err)
 	}
-	repo := s.Reports().(domain.ReportFinisher)
 	waitFor(t, "the slots to be free", func() bool {
-		_, _, _, running := postgres.FinishBatches(s)
+		_, _, _, running := h.stats(s)
 		return running == 0
 	})
 	var wg sync.WaitGroup
-	for i, r := range blockers {
+	for i := range postgres.BatchSlots {
 		// One at a time: holders that arrived together would share a
 		// statement, and a slot.
 		wg.Go(func() {
-			if _, err := repo.Run(ctx, r.ID, r.ProductID); err != nil {
+			if err := h.hold(i); err != nil {
 				t.Errorf("a slot's holder: %v", err)
 			}
 		})
 		waitFor(t, "a holder to wait on its lock", func() bool { return locksAwaited(ctx, t, s) == i+1 })
 	}
-	before, beforeJobs, _, _ := postgres.FinishBatches(s)
+	before, beforeCalls, _, _ := h.stats(s)
 	queue(func(f func()) { wg.Go(f) })
-	waitFor(t, fmt.Sprintf("%d jobs to wait for a statement", queued), func() bool {
-		_, _, waiting, _ := postgres.FinishBatches(s)
+	waitFor(t, fmt.Sprintf("%d calls to wait for a statement", queued), func() bool {
+		_, _, waiting, _ := h.stats(s)
 		return waiting == queued
 	})
 	if err := lock.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
 	wg.Wait()
-	after, afterJobs, _, _ := postgres.FinishBatches(s)
-	// The holders' own statements are not the queued jobs'.
-	return after - before, afterJobs - beforeJobs
+	after, afterCalls, _, _ := h.stats(s)
+	// The holders' own statements are not the queued calls'.
+	return after - before, afterCalls - beforeCalls
 }
 
 // locksAwaited counts the backends of s's database waiting on a row lock.

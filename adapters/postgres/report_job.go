@@ -206,8 +206,7 @@ func (r *ReportRepo) finish(ctx context.Context, c finishCall) (domain.Report, e
 	)
 	if r.batches != nil {
 		f, err = r.batches.do(ctx, c)
-	}
-	if r.batches == nil || errors.Is(err, errRunAlone) {
+	} else {
 		f, err = finishAlone(ctx, r.db, c)
 	}
 	switch {

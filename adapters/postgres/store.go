@@ -86,8 +86,10 @@ type Store struct {
 	// the outermost transaction commits.
 	relays *relayWaker
 	queued *bool
-	// finishes shares concurrent report jobs' statements (report_batch.go).
-	finishes *finishBatcher
+	// creates and finishes share the statements of concurrent creations
+	// and report jobs outside a transaction (batch.go).
+	creates  *batcher[creation, created]
+	finishes *batcher[finishCall, finished]
 }
 
 var (
@@ -97,7 +99,8 @@ var (
 
 // NewStore returns a store whose calls each commit on their own.
 func NewStore(pool *pgxpool.Pool) *Store {
-	return &Store{pool: pool, db: pool, relays: &relayWaker{pool: pool}, finishes: newFinishBatcher(pool)}
+	return &Store{pool: pool, db: pool, relays: &relayWaker{pool: pool},
+		creates: newCreateBatcher(pool), finishes: newFinishBatcher(pool)}
 }
 
 // Pool returns the pool the store runs on, for callers that need a
