@@ -363,7 +363,7 @@ func TestWorkerConcurrencyFollowsReportDelay(t *testing.T) {
 		want int
 	}{
 		{map[string]string{}, DefaultWorkerConcurrency},
-		{map[string]string{"REPORT_DELAY": "0s"}, runtime.GOMAXPROCS(0) * 8},
+		{map[string]string{"REPORT_DELAY": "0s"}, runtime.GOMAXPROCS(0) * 64},
 		{map[string]string{"REPORT_DELAY": "0s", "WORKER_CONCURRENCY": "3"}, 3},
 	} {
 		tc.env["API_KEYS"] = "a:b"

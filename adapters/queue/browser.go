@@ -142,24 +142,46 @@ func (b *Browser) Paused(_ context.Context, queue string) (bool, error) {
 	return info.Paused, nil
 }
 
-// Workers lists the worker processes whose heartbeat asynq still holds.
+// Workers lists the worker processes whose heartbeat asynq still holds. A
+// process runs several asynq servers (its lanes, see worker.Server): they
+// are listed as the one process they are, with their concurrency and
+// active jobs summed.
 func (b *Browser) Workers(context.Context) ([]application.WorkerProcess, error) {
 	servers, err := b.inspector.Servers()
 	if err != nil {
 		return nil, unavailable(err)
 	}
-	out := make([]application.WorkerProcess, 0, len(servers))
-	for _, s := range servers {
-		w := application.WorkerProcess{ID: s.ID, Host: s.Host, PID: s.PID, Concurrency: s.Concurrency,
-			Status: s.Status, Started: s.Started, Active: len(s.ActiveWorkers)}
-		for q := range s.Queues {
-			w.Queues = append(w.Queues, q)
-		}
-		slices.Sort(w.Queues)
-		out = append(out, w)
+	type process struct {
+		host string
+		pid  int
 	}
-	slices.SortFunc(out, func(a, b application.WorkerProcess) int { return a.Started.Compare(b.Started) })
-	return out, nil
+	byProcess := make(map[process]*application.WorkerProcess, len(servers))
+	out := make([]*application.WorkerProcess, 0, len(servers))
+	for _, s := range servers {
+		w := byProcess[process{s.Host, s.PID}]
+		if w == nil {
+			w = &application.WorkerProcess{ID: s.ID, Host: s.Host, PID: s.PID, Status: s.Status, Started: s.Started}
+			byProcess[process{s.Host, s.PID}] = w
+			out = append(out, w)
+		}
+		w.Concurrency += s.Concurrency
+		w.Active += len(s.ActiveWorkers)
+		if s.Started.Before(w.Started) {
+			w.ID, w.Started = s.ID, s.Started
+		}
+		for q := range s.Queues {
+			if !slices.Contains(w.Queues, q) {
+				w.Queues = append(w.Queues, q)
+			}
+		}
+	}
+	workers := make([]application.WorkerProcess, 0, len(out))
+	for _, w := range out {
+		slices.Sort(w.Queues)
+		workers = append(workers, *w)
+	}
+	slices.SortFunc(workers, func(a, b application.WorkerProcess) int { return a.Started.Compare(b.Started) })
+	return workers, nil
 }
 
 func (b *Browser) mapErr(err error, queue, id string) error {

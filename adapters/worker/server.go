@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -98,9 +99,15 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Server is the asynq server that runs jobs.
+// Server runs jobs on asynq servers, its lanes. An asynq server takes its
+// jobs from Redis one at a time, each a script's round trip in one loop, so
+// one server starts no more jobs a second than Redis answers it: measured
+// here, about 800 a second while the API, the jobs and PostgreSQL shared two
+// CPUs, with a backlog in Redis and slots idle; more concurrency did not
+// help it. A lane per jobsPerLane of the concurrency, up to maxLanes, takes
+// jobs in parallel; the lanes split the concurrency.
 type Server struct {
-	srv       *asynq.Server
+	lanes     []*asynq.Server
 	namespace func(context.Context) (string, error)
 	handler   JobHandler
 	permanent func(error) bool
@@ -122,8 +129,36 @@ func NewServer(rdb redis.UniversalClient, cfg Config, handler JobHandler, perman
 	s := &Server{namespace: cfg.Namespace, handler: handler, permanent: permanent, log: log, metrics: metrics,
 		history: cfg.History, self: ProcessID()}
 	backoff := Backoff(cfg.RetryBase, cfg.RetryMax)
-	s.srv = asynq.NewServerFromRedisClient(rdb, asynq.Config{
-		Concurrency:              cfg.Concurrency,
+	for _, concurrency := range laneConcurrency(cfg.Concurrency) {
+		s.lanes = append(s.lanes, newLane(rdb, cfg, concurrency, queues, backoff, log))
+	}
+	return s
+}
+
+const (
+	// jobsPerLane is the concurrency that gets a lane of its own.
+	jobsPerLane = 16
+	// maxLanes bounds the lanes of a process: each holds a subscription
+	// and background loops of its own.
+	maxLanes = 8
+)
+
+// laneConcurrency splits concurrency between the lanes.
+func laneConcurrency(concurrency int) []int {
+	n := min(max(concurrency/jobsPerLane, 1), maxLanes)
+	out := make([]int, n)
+	for i := range out {
+		out[i] = concurrency / n
+		if i < concurrency%n {
+			out[i]++
+		}
+	}
+	return out
+}
+
+func newLane(rdb redis.UniversalClient, cfg Config, concurrency int, queues map[string]int, backoff asynq.RetryDelayFunc, log *zap.Logger) *asynq.Server {
+	return asynq.NewServerFromRedisClient(rdb, asynq.Config{
+		Concurrency:              concurrency,
 		Queues:                   queues,
 		ShutdownTimeout:          cfg.ShutdownTimeout,
 		TaskCheckInterval:        cfg.PollInterval,
@@ -140,7 +175,6 @@ func NewServer(rdb redis.UniversalClient, cfg Config, handler JobHandler, perman
 		Logger:    asynqLogger{log.Sugar().With("component", "asynq")},
 		LogLevel:  asynq.WarnLevel,
 	})
-	return s
 }
 
 // Backoff returns an exponential retry delay: base after the first failure,
@@ -157,10 +191,14 @@ func Backoff(base, ceiling time.Duration) asynq.RetryDelayFunc {
 	}
 }
 
-// Start begins processing jobs.
+// Start begins processing jobs. When a lane cannot start, those started
+// are shut down.
 func (s *Server) Start() error {
-	if err := s.srv.Start(asynq.HandlerFunc(s.ProcessTask)); err != nil {
-		return fmt.Errorf("start worker: %w", err)
+	for i, lane := range s.lanes {
+		if err := lane.Start(asynq.HandlerFunc(s.ProcessTask)); err != nil {
+			shutdown(s.lanes[:i])
+			return fmt.Errorf("start worker: %w", err)
+		}
 	}
 	return nil
 }
@@ -168,7 +206,17 @@ func (s *Server) Start() error {
 // Shutdown stops taking jobs and waits up to the shutdown timeout for the
 // running ones; those still running then go back to the queue.
 func (s *Server) Shutdown() {
-	s.srv.Shutdown()
+	shutdown(s.lanes)
+}
+
+// shutdown shuts lanes down at once, so that together they take no longer
+// than one.
+func shutdown(lanes []*asynq.Server) {
+	var wg sync.WaitGroup
+	for _, lane := range lanes {
+		wg.Go(lane.Shutdown)
+	}
+	wg.Wait()
 }
 
 // ProcessTask runs one asynq task through the handler, logging its start

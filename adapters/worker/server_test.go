@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -165,4 +166,25 @@ func counterValue(t *testing.T, v *prometheus.CounterVec, label string) float64 
 		t.Fatal(err)
 	}
 	return m.GetCounter().GetValue()
+}
+
+// TestLaneConcurrency checks how the concurrency is split between lanes:
+// a lane per 16 jobs, at least one, at most eight, and no job lost.
+func TestLaneConcurrency(t *testing.T) {
+	for _, tc := range []struct {
+		concurrency int
+		want        []int
+	}{
+		{1, []int{1}},
+		{10, []int{10}},
+		{16, []int{16}},
+		{40, []int{20, 20}},
+		{50, []int{17, 17, 16}},
+		{128, []int{16, 16, 16, 16, 16, 16, 16, 16}},
+		{1000, []int{125, 125, 125, 125, 125, 125, 125, 125}},
+	} {
+		if got := laneConcurrency(tc.concurrency); !slices.Equal(got, tc.want) {
+			t.Errorf("laneConcurrency(%d) = %v, want %v", tc.concurrency, got, tc.want)
+		}
+	}
 }

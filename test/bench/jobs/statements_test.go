@@ -58,7 +58,7 @@ func BenchmarkStatementCeiling(b *testing.B) {
 		bg.Go(func() { relayUntil(runCtx, relay) })
 		bg.Go(func() {
 			// The workers' default concurrency with REPORT_DELAY=0.
-			q.Run(runCtx, runtime.GOMAXPROCS(0)*8, application.NewReports(store, 0).HandleJob, application.Permanent)
+			q.Run(runCtx, runtime.GOMAXPROCS(0)*64, application.NewReports(store, 0).HandleJob, application.Permanent)
 		})
 		start := time.Now()
 		createFrom(b, burstClients, burstSize, func() error {
