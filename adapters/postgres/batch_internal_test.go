@@ -37,7 +37,7 @@ func TestBatcherAnswersEveryCall(t *testing.T) {
 		return func() { inFlight.Add(-1) }
 	}
 	var alone, together, largest atomic.Int32
-	b := newBatcher(
+	b := newBatcher("test",
 		func(ctx context.Context, in int) (string, error) {
 			if ctx.Value(callerKey{}) == nil {
 				defer enter()()
@@ -60,7 +60,7 @@ func TestBatcherAnswersEveryCall(t *testing.T) {
 			out := make([]string, len(ins))
 			for i, in := range ins {
 				if in%97 == 13 {
-					return nil, &pgconn.PgError{Code: "23514"} // refused: each runs alone
+					return nil, &pgconn.PgError{Severity: "ERROR", Code: "23514"} // refused: each runs alone
 				}
 				out[i] = fmt.Sprint("answer ", in)
 			}
@@ -98,26 +98,40 @@ func TestBatcherAnswersEveryCall(t *testing.T) {
 		t.Errorf("%d shared statements, the largest of %d calls; want some, of at most %d", together.Load(), largest.Load(), batchMax)
 	}
 
-	// Any other error is every call's answer, and nobody runs alone.
-	failing := newBatcher(
-		func(context.Context, int) (string, error) { return "", errors.New("lost") },
-		func(context.Context, []int) ([]string, error) { return nil, errors.New("lost") })
-	for range 200 {
-		wg.Go(func() {
-			if _, err := failing.do(context.Background(), 1); err == nil || err.Error() != "lost" {
-				t.Errorf("answered %v, want the statement's error", err)
-			}
-		})
+	// Any other error is every call's answer, and nobody runs alone: not a
+	// FATAL (it may follow the commit), nor an error of the connection.
+	for _, other := range []error{errors.New("lost"), &pgconn.PgError{Severity: "FATAL", Code: "57P01"},
+		&pgconn.PgError{Severity: "ERROR", Code: "08P01"}} {
+		var ranAlone atomic.Int32
+		failing := newBatcher("test",
+			func(context.Context, int) (string, error) {
+				ranAlone.Add(1)
+				time.Sleep(time.Millisecond)
+				return "", errors.New("alone")
+			},
+			func(context.Context, []int) ([]string, error) { return nil, other })
+		for range 200 {
+			wg.Go(func() {
+				if _, err := failing.do(context.Background(), 1); err == nil {
+					t.Errorf("answered no error, want one")
+				}
+			})
+		}
+		wg.Wait()
+		st, _, _ := failing.snapshot()
+		if alone := int(ranAlone.Load()); alone >= st.calls || st.statements == alone {
+			t.Errorf("%v: %d calls in %d statements, %d alone: want shared statements and no call re-run alone", other, st.calls, st.statements, alone)
+		}
 	}
-	wg.Wait()
 }
 
 // TestBatcherCallerMayLeave checks that a call whose context ends returns
-// at once while its statement still runs for the others.
+// at once and, when its statement had not started, is never run, while the
+// others' statements run.
 func TestBatcherCallerMayLeave(t *testing.T) {
 	release := make(chan struct{})
 	var ran atomic.Int32
-	b := newBatcher(
+	b := newBatcher("test",
 		func(_ context.Context, in int) (int, error) {
 			<-release
 			ran.Add(1)
@@ -127,22 +141,48 @@ func TestBatcherCallerMayLeave(t *testing.T) {
 			ran.Add(int32(len(ins)))
 			return ins, nil
 		})
-	ctx, cancel := context.WithCancel(context.Background())
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := b.do(gone, 1); !errors.Is(err, context.Canceled) {
+		t.Fatalf("a call whose context had ended answered %v", err)
+	}
+
+	// Two holders take both slots, one at a time (arriving together they
+	// would share one); a third call waits, and leaves.
+	var wg sync.WaitGroup
+	for i := range batchSlots {
+		wg.Go(func() {
+			if got, err := b.do(context.Background(), 10+i); err != nil || got != 10+i {
+				t.Errorf("a holder answered %d, %v", got, err)
+			}
+		})
+		deadline := time.Now().Add(5 * time.Second)
+		for _, waiting, running := b.snapshot(); running != i+1 || waiting != 0; _, waiting, running = b.snapshot() {
+			if time.Now().After(deadline) {
+				t.Fatal("the holders did not take the slots")
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	leaving, leave := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		_, err := b.do(ctx, 1)
+		_, err := b.do(leaving, 3)
 		done <- err
 	}()
-	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Fatalf("a call whose context ended answered %v", err)
-	}
-	close(release)
-	deadline := time.Now().Add(5 * time.Second)
-	for ran.Load() != 1 && time.Now().Before(deadline) {
+	for _, waiting, _ := b.snapshot(); waiting != 1; _, waiting, _ = b.snapshot() {
 		time.Sleep(time.Millisecond)
 	}
-	if ran.Load() != 1 {
-		t.Errorf("the statement of a call that left ran %d times, want once", ran.Load())
+	leave()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("a call whose context ended while it waited answered %v", err)
+	}
+	close(release)
+	wg.Wait()
+	for _, waiting, running := b.snapshot(); waiting != 0 || running != 0; _, waiting, running = b.snapshot() {
+		time.Sleep(time.Millisecond)
+	}
+	if ran.Load() != batchSlots {
+		t.Errorf("%d calls ran, want the %d holders only", ran.Load(), batchSlots)
 	}
 }

@@ -36,11 +36,19 @@ const createBatch = `WITH j AS (
 		FROM j JOIN p ON p.id = j.id JOIN categories c ON c.id = p.category_id JOIN r ON r.product_id = p.id
 		ORDER BY j.n`
 
-// newCreateBatcher shares the creations run on db, the pool.
-func newCreateBatcher(db querier) *batcher[creation, created] {
-	return newBatcher(
+// newCreateBatcher shares the creations run on db, the pool. queued wakes
+// the relays after a shared statement committed, for the reports of callers
+// that left while it ran (the others wake them too; the wakes coalesce).
+func newCreateBatcher(db querier, queued func()) *batcher[creation, created] {
+	return newBatcher("postgres: create product",
 		func(ctx context.Context, c creation) (created, error) { return createAlone(ctx, db, c) },
-		func(ctx context.Context, cs []creation) ([]created, error) { return createTogether(ctx, db, cs) })
+		func(ctx context.Context, cs []creation) ([]created, error) {
+			out, err := createTogether(ctx, db, cs)
+			if err == nil {
+				queued()
+			}
+			return out, err
+		})
 }
 
 // createTogether runs createBatch for cs.

@@ -43,11 +43,13 @@ var finishBatch = `WITH j AS (
 // newFinishBatcher shares the finishing statements of report jobs run on
 // db, the pool.
 func newFinishBatcher(db querier) *batcher[finishCall, finished] {
-	b := newBatcher(
+	b := newBatcher("postgres: finish report",
 		func(ctx context.Context, c finishCall) (finished, error) { return finishAlone(ctx, db, c) },
 		func(ctx context.Context, calls []finishCall) ([]finished, error) {
 			return finishTogether(ctx, db, calls)
 		})
+	// A Run and a Finish of one report never wait together: a process runs
+	// one or the other (REPORT_DELAY decides), so the report alone is the key.
 	b.key = func(c finishCall) int64 { return c.reportID }
 	return b
 }

@@ -99,8 +99,9 @@ var (
 
 // NewStore returns a store whose calls each commit on their own.
 func NewStore(pool *pgxpool.Pool) *Store {
-	return &Store{pool: pool, db: pool, relays: &relayWaker{pool: pool},
-		creates: newCreateBatcher(pool), finishes: newFinishBatcher(pool)}
+	relays := &relayWaker{pool: pool}
+	return &Store{pool: pool, db: pool, relays: relays,
+		creates: newCreateBatcher(pool, relays.wake), finishes: newFinishBatcher(pool)}
 }
 
 // Pool returns the pool the store runs on, for callers that need a

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
@@ -143,46 +144,43 @@ func (b *Browser) Paused(_ context.Context, queue string) (bool, error) {
 }
 
 // Workers lists the worker processes whose heartbeat asynq still holds. A
-// process runs several asynq servers (its lanes, see worker.Server): they
-// are listed as the one process they are, with their concurrency and
-// active jobs summed.
+// process runs several asynq servers (its lanes, see worker.Server), all
+// started within moments: they are listed as the one process they are,
+// with their concurrency and active jobs summed. Servers of one host and
+// pid started further apart are a process and its successor that reused
+// the pid (a container's pid 1), and stay apart.
 func (b *Browser) Workers(context.Context) ([]application.WorkerProcess, error) {
 	servers, err := b.inspector.Servers()
 	if err != nil {
 		return nil, unavailable(err)
 	}
-	type process struct {
-		host string
-		pid  int
-	}
-	byProcess := make(map[process]*application.WorkerProcess, len(servers))
-	out := make([]*application.WorkerProcess, 0, len(servers))
+	slices.SortFunc(servers, func(a, b *asynq.ServerInfo) int { return a.Started.Compare(b.Started) })
+	var out []application.WorkerProcess
 	for _, s := range servers {
-		w := byProcess[process{s.Host, s.PID}]
-		if w == nil {
-			w = &application.WorkerProcess{ID: s.ID, Host: s.Host, PID: s.PID, Status: s.Status, Started: s.Started}
-			byProcess[process{s.Host, s.PID}] = w
-			out = append(out, w)
+		i := slices.IndexFunc(out, func(w application.WorkerProcess) bool {
+			return w.Host == s.Host && w.PID == s.PID && s.Started.Sub(w.Started) < lanesStartWithin
+		})
+		if i < 0 {
+			out = append(out, application.WorkerProcess{ID: s.ID, Host: s.Host, PID: s.PID, Status: s.Status, Started: s.Started})
+			i = len(out) - 1
 		}
+		w := &out[i]
 		w.Concurrency += s.Concurrency
 		w.Active += len(s.ActiveWorkers)
-		if s.Started.Before(w.Started) {
-			w.ID, w.Started = s.ID, s.Started
-		}
 		for q := range s.Queues {
 			if !slices.Contains(w.Queues, q) {
 				w.Queues = append(w.Queues, q)
 			}
 		}
 	}
-	workers := make([]application.WorkerProcess, 0, len(out))
-	for _, w := range out {
-		slices.Sort(w.Queues)
-		workers = append(workers, *w)
+	for i := range out {
+		slices.Sort(out[i].Queues)
 	}
-	slices.SortFunc(workers, func(a, b application.WorkerProcess) int { return a.Started.Compare(b.Started) })
-	return workers, nil
+	return out, nil
 }
+
+// lanesStartWithin bounds how far apart one process's lanes start.
+const lanesStartWithin = 10 * time.Second
 
 func (b *Browser) mapErr(err error, queue, id string) error {
 	switch {
