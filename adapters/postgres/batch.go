@@ -81,7 +81,7 @@ type batchCall[In, Out any] struct {
 	done  chan struct{}
 	out   Out
 	err   error
-	alone bool // the shared statement was refused: run alone
+	alone bool // no answer for the callers (refused, or its caller left): run alone
 }
 
 func newBatcher[In, Out any](op string, alone func(context.Context, In) (Out, error), together func(context.Context, []In) ([]Out, error)) *batcher[In, Out] {
@@ -141,7 +141,9 @@ func (b *batcher[In, Out]) drain() {
 				delete(b.byKey, b.key(c.in))
 			}
 			if c.ctx.Err() != nil {
-				// Its caller has left: it is not run.
+				// Its caller has left: it is not run. A caller that shared
+				// it by key runs its own.
+				c.alone = true
 				close(c.done)
 				continue
 			}
@@ -170,7 +172,11 @@ func (b *batcher[In, Out]) run(calls []*batchCall[In, Out]) {
 		}
 	}()
 	if len(calls) == 1 {
-		calls[0].out, calls[0].err = b.alone(calls[0].ctx, calls[0].in)
+		c := calls[0]
+		c.out, c.err = b.alone(c.ctx, c.in)
+		// Cut short by its caller's leaving: a caller that shared it by key
+		// runs its own.
+		c.alone = c.err != nil && c.ctx.Err() != nil
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)

@@ -150,20 +150,7 @@ func TestBatcherCallerMayLeave(t *testing.T) {
 	// Two holders take both slots, one at a time (arriving together they
 	// would share one); a third call waits, and leaves.
 	var wg sync.WaitGroup
-	for i := range batchSlots {
-		wg.Go(func() {
-			if got, err := b.do(context.Background(), 10+i); err != nil || got != 10+i {
-				t.Errorf("a holder answered %d, %v", got, err)
-			}
-		})
-		deadline := time.Now().Add(5 * time.Second)
-		for _, waiting, running := b.snapshot(); running != i+1 || waiting != 0; _, waiting, running = b.snapshot() {
-			if time.Now().After(deadline) {
-				t.Fatal("the holders did not take the slots")
-			}
-			time.Sleep(time.Millisecond)
-		}
-	}
+	holdSlots(t, b, &wg, 10)
 	leaving, leave := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -184,5 +171,77 @@ func TestBatcherCallerMayLeave(t *testing.T) {
 	}
 	if ran.Load() != batchSlots {
 		t.Errorf("%d calls ran, want the %d holders only", ran.Load(), batchSlots)
+	}
+}
+
+// TestBatcherSharerOfALeavingCaller checks that a call sharing a waiting
+// call by key still gets its answer when the caller it shares with leaves.
+func TestBatcherSharerOfALeavingCaller(t *testing.T) {
+	release := make(chan struct{})
+	b := newBatcher("test",
+		func(_ context.Context, in int) (int, error) {
+			<-release
+			if in != 7 {
+				return in, nil // a holder's
+			}
+			return in * 10, nil
+		},
+		func(_ context.Context, ins []int) ([]int, error) {
+			out := make([]int, len(ins))
+			for i, in := range ins {
+				out[i] = in * 10
+			}
+			return out, nil
+		})
+	b.key = func(in int) int64 { return int64(in) }
+	var wg sync.WaitGroup
+	holdSlots(t, b, &wg, 10)
+	leaving, leave := context.WithCancel(context.Background())
+	left := make(chan error, 1)
+	go func() {
+		_, err := b.do(leaving, 7)
+		left <- err
+	}()
+	for _, waiting, _ := b.snapshot(); waiting != 1; _, waiting, _ = b.snapshot() {
+		time.Sleep(time.Millisecond)
+	}
+	answer := make(chan error, 1)
+	go func() {
+		got, err := b.do(context.Background(), 7) // shares the waiting call
+		if err == nil && got != 70 {
+			err = fmt.Errorf("answered %d, want 70", got)
+		}
+		answer <- err
+	}()
+	time.Sleep(10 * time.Millisecond) // let it join the waiting call
+	leave()
+	if err := <-left; !errors.Is(err, context.Canceled) {
+		t.Fatalf("the leaving caller answered %v", err)
+	}
+	close(release)
+	if err := <-answer; err != nil {
+		t.Errorf("the call sharing with a caller that left: %v", err)
+	}
+	wg.Wait()
+}
+
+// holdSlots starts a call for each of b's slots, inputs from first on, one
+// at a time (calls arriving together would share one), each answering its
+// input once b's statements return, and waits until they hold the slots.
+func holdSlots(t *testing.T, b *batcher[int, int], wg *sync.WaitGroup, first int) {
+	t.Helper()
+	for i := range batchSlots {
+		wg.Go(func() {
+			if got, err := b.do(context.Background(), first+i); err != nil || got != first+i {
+				t.Errorf("a holder answered %d, %v", got, err)
+			}
+		})
+		deadline := time.Now().Add(5 * time.Second)
+		for _, waiting, running := b.snapshot(); running != i+1 || waiting != 0; _, waiting, running = b.snapshot() {
+			if time.Now().After(deadline) {
+				t.Fatal("the holders did not take the slots")
+			}
+			time.Sleep(time.Millisecond)
+		}
 	}
 }
